@@ -1,0 +1,175 @@
+"""``dataplat``: install, start, inspect and stop the platform."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from dataplat import install as installer
+from dataplat.errors import DataplatError, ServiceFailedToStart
+from dataplat.progress import StartupProgress
+from dataplat.runtime import Stack
+from dataplat.settings import get_settings
+from dataplat.status_table import status_table
+
+app = typer.Typer(help="A Hadoop-style data platform on one machine.", no_args_is_help=True)
+console = Console()
+ServiceNames = Annotated[list[str] | None, typer.Argument(help="services (default: all)")]
+
+
+def _stack(observer: StartupProgress | None = None) -> Stack:
+    return Stack(get_settings(), observer=observer)
+
+
+def _fail(error: DataplatError) -> None:
+    console.print(f"[bold red]error:[/] {error}")
+    if isinstance(error, ServiceFailedToStart):
+        console.rule(f"last lines of {error.name}'s log")
+        console.print(error.log_tail, markup=False, highlight=False)
+        console.rule()
+        if error.hint:
+            console.print(f"[yellow]hint:[/] {error.hint}")
+        console.print(f"next: `dataplat logs {error.name}` for the whole log, `dataplat doctor` for checks")
+    raise typer.Exit(1)
+
+
+@app.command()
+def install(force: bool = typer.Option(False, help="reinstall even when up to date")) -> None:
+    """Install the JVM services (Maven) into the data directory."""
+    stack = _stack()
+    with console.status("installing JVM services with Maven (first run downloads ~700 MB)..."):
+        started = time.monotonic()
+        try:
+            changed = installer.install_jvm(stack.paths, force=force, java_home=stack.ctx.java17)
+        except DataplatError as error:
+            _fail(error)
+    verb = "installed" if changed else "already installed"
+    console.print(f"JVM services {verb} in {stack.paths.dist} ({time.monotonic() - started:.0f} s)")
+
+
+@app.command()
+def up(services: ServiceNames = None) -> None:
+    """Start services (and what they need) and wait until each is healthy."""
+    stack = _stack()
+    if not installer.jvm_installed(stack.paths):
+        install(force=False)
+    started = time.monotonic()
+    already = {s.name for s in stack.status() if s.readiness.ok}
+    with StartupProgress(console, stack.order) as progress:
+        stack.observe = progress
+        try:
+            stack.up(services)
+        except DataplatError as error:
+            progress.stop()
+            _fail(error)
+    wanted = set(services or stack.specs)
+    if wanted <= already:
+        console.print("already running; nothing to start")
+    else:
+        console.print(f"[green]all healthy[/] in {time.monotonic() - started:.0f} s")
+    console.print(status_table(stack.status(), stack.paths))
+
+
+@app.command()
+def status() -> None:
+    """Each service: state, health (with the reason), memory (PSS), URL."""
+    stack = _stack()
+    console.print(status_table(stack.status(), stack.paths))
+
+
+@app.command()
+def logs(service: str, follow: Annotated[bool, typer.Option("-f", "--follow")] = False,
+         lines: Annotated[int, typer.Option("-n", "--lines")] = 100) -> None:
+    """Print (or follow) a service's log."""
+    stack = _stack()
+    if service not in stack.specs and service != "supervisord":
+        _fail(DataplatError(f"unknown service {service!r}; known: {', '.join(stack.order)}"))
+    path = stack.supervisor.log_file(service)
+    if not path.exists():
+        _fail(DataplatError(f"{service} has no log yet at {path}; start it with `dataplat up {service}`"))
+    argv = ["tail", f"-n{lines}", *(["-F"] if follow else []), str(path)]
+    try:
+        subprocess.run(argv, check=False)
+    except KeyboardInterrupt:
+        pass
+
+
+@app.command()
+def restart(service: str) -> None:
+    """Restart one service (and the services that depend on it)."""
+    stack = _stack()
+    with StartupProgress(console, stack.order) as progress:
+        stack.observe = progress
+        try:
+            stack.restart(service)
+        except DataplatError as error:
+            progress.stop()
+            _fail(error)
+    console.print(status_table(stack.status(), stack.paths))
+
+
+@app.command()
+def down(services: ServiceNames = None) -> None:
+    """Stop services cleanly (dependents first); all data is kept."""
+    stack = _stack()
+    with console.status("stopping..."):
+        stack.observe = lambda name, phase, _detail: console.log(f"{name}: {phase}")
+        stack.down(services)
+    console.print("stopped; data kept in " + str(stack.paths.data))
+
+
+@app.command()
+def reset(yes: Annotated[bool, typer.Option("--yes", "-y", help="do not ask")] = False) -> None:
+    """Stop everything and delete all data, logs and generated secrets (downloads are kept)."""
+    stack = _stack()
+    if not yes and not typer.confirm(f"Delete everything under {stack.paths.home} except dist/?"):
+        raise typer.Abort()
+    stack.reset()
+    console.print("reset done; `dataplat up` starts from scratch")
+
+
+@app.command()
+def demo() -> None:
+    """End-to-end check with real clients: HDFS, registry + Kafka, Spark + metastore, Trino."""
+    from dataplat.demo import run_demo
+
+    try:
+        results = run_demo(get_settings(), console)
+    except DataplatError as error:
+        _fail(error)
+    failed = [r for r in results if not r.ok]
+    if failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def doctor() -> None:
+    """Check Java versions, ports, disk and memory, and say what to do."""
+    from dataplat.doctor import run_checks
+
+    stack = _stack()
+    ok = run_checks(stack, console)
+    raise typer.Exit(0 if ok else 1)
+
+
+@app.command()
+def env() -> None:
+    """Print shell exports for using the platform's Spark/Kafka/Trino from a terminal."""
+    from dataplat.spark_conf import write_spark_conf
+
+    stack = _stack()
+    conf_dir = write_spark_conf(stack.ctx)
+    print(f"export SPARK_CONF_DIR={conf_dir}")
+    print(f"export SPARK_HOME={stack.ctx.spark_home}")
+    print(f"export JAVA_HOME={stack.ctx.java17}")
+    print(f"export PYSPARK_PYTHON={stack.ctx.python_bin}")
+    print(f"export PATH={stack.ctx.python_bin.parent}{os.pathsep}$PATH")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,53 @@
+"""Install what the stack runs: JVM distributions through Maven (and the SQL editor through npm)."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from dataplat.errors import DataplatError
+from dataplat.paths import Paths
+from dataplat.settings import REPO_ROOT
+
+JVM_POM = REPO_ROOT / "platform" / "jvm" / "pom.xml"
+STAMP = ".installed-from"
+
+
+def _pom_fingerprint() -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    for pom in sorted(JVM_POM.parent.rglob("pom.xml")):
+        digest.update(pom.read_bytes())
+    return digest.hexdigest()
+
+
+def jvm_installed(paths: Paths) -> bool:
+    stamp = paths.dist / STAMP
+    return stamp.exists() and stamp.read_text() == _pom_fingerprint()
+
+
+def install_jvm(paths: Paths, *, force: bool = False, java_home: Path | None = None) -> bool:
+    """Run the Maven aggregator into ``dist/`` (a no-op when the poms did not change)."""
+    if jvm_installed(paths) and not force:
+        return False
+    paths.ensure()
+    argv = [
+        "mvn", "-B", "-q", "-f", str(JVM_POM),
+        f"-Ddist.root={paths.dist}",
+        f"-Dmaven.repo.local={paths.cache / 'm2'}",
+        "package",
+    ]
+    env = None
+    if java_home is not None:
+        import os
+
+        env = {**os.environ, "JAVA_HOME": str(java_home)}
+    result = subprocess.run(argv, env=env, check=False)
+    if result.returncode != 0:
+        raise DataplatError(
+            "Maven could not install the JVM services; rerun with `mvn -f platform/jvm/pom.xml "
+            "package` to see the full error (network to Maven Central is needed on first install)"
+        )
+    (paths.dist / STAMP).write_text(_pom_fingerprint())
+    return True

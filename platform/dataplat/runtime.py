@@ -1,0 +1,234 @@
+"""The stack: render configs, start services in dependency order until healthy, stop, report."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from dataplat import graph
+from dataplat.errors import PortInUse, ServiceFailedToStart, UnknownService
+from dataplat.memory import tree_pss_bytes
+from dataplat.paths import Paths, find_java17, find_java_modern, paths_for
+from dataplat.ports import port_free, port_owner
+from dataplat.render import render_config
+from dataplat.secrets import get_secret
+from dataplat.services import all_specs
+from dataplat.settings import Settings
+from dataplat.spec import Condition, Context, Kind, Readiness, ServiceSpec
+from dataplat.supervisor_client import ProcessInfo, Supervisor
+from dataplat.supervisor_conf import supervisord_conf
+
+Observer = Callable[[str, str, str], None]  # (service, phase, detail)
+LOG_TAIL_LINES = 25
+FAILED_STATES = {"FATAL", "BACKOFF", "EXITED", "STOPPED", "UNKNOWN"}
+POLL_S = 0.5
+
+
+def build_context(settings: Settings) -> Context:
+    paths = paths_for(settings)
+    try:
+        from dataplat.paths import pyspark_home
+
+        spark_home: Path | None = pyspark_home()
+    except ModuleNotFoundError:
+        spark_home = None
+    return Context(
+        settings=settings,
+        paths=paths,
+        java17=find_java17(settings),
+        java_modern=find_java_modern(settings),
+        python_bin=Path(sys.executable),
+        spark_home=spark_home,
+    )
+
+
+def log_tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
+    if not path.exists():
+        return f"(no log at {path})"
+    with path.open("rb") as handle:
+        handle.seek(0, 2)
+        handle.seek(max(0, handle.tell() - 64 * 1024))
+        text = handle.read().decode("utf-8", "replace")
+    return "\n".join(text.splitlines()[-lines:])
+
+
+@dataclass(frozen=True)
+class ServiceStatus:
+    name: str
+    kind: Kind
+    state: str
+    pid: int
+    readiness: Readiness
+    pss_bytes: int
+    url: str
+    log: Path
+
+
+class Stack:
+    """All services of this configuration, driven through one supervisord."""
+
+    def __init__(self, settings: Settings, observer: Observer | None = None) -> None:
+        self.ctx = build_context(settings)
+        self.paths: Paths = self.ctx.paths
+        self.supervisor = Supervisor(self.paths)
+        self.observe: Observer = observer or (lambda *_: None)
+        specs = all_specs(self.ctx)
+        if settings.services is not None:
+            by_name = {spec.name: spec for spec in specs}
+            keep = graph.closure(by_name, self._known(settings.services, by_name))
+            specs = [spec for spec in specs if spec.name in keep]
+        self.specs: dict[str, ServiceSpec] = {spec.name: spec for spec in specs}
+        self.order = graph.topological_order(self.specs)
+
+    @staticmethod
+    def _known(names: Iterable[str], specs: dict[str, ServiceSpec]) -> list[str]:
+        found = []
+        for name in names:
+            if name not in specs:
+                raise UnknownService(name, sorted(specs))
+            found.append(name)
+        return found
+
+    # -- configuration -------------------------------------------------------------------
+    def secret(self, name: str) -> str:
+        return get_secret(self.paths.secrets_file, name)
+
+    def render(self) -> None:
+        """Write every service's config and supervisord.conf (unchanged files are left alone)."""
+        self.paths.ensure()
+        for spec in self.specs.values():
+            for config in spec.configs:
+                render_config(config, self.ctx, secret=self.secret)
+        conf = self.supervisor.conf_file
+        text = supervisord_conf(self.specs.values(), self.paths)
+        if not conf.exists() or conf.read_text() != text:
+            conf.write_text(text)
+
+    # -- bring-up ------------------------------------------------------------------------
+    def up(self, names: Iterable[str] | None = None) -> None:
+        """Start ``names`` (default: all) and their dependencies; return once all are healthy."""
+        wanted = graph.closure(self.specs, self._known(names, self.specs) if names else self.specs)
+        self.render()
+        self.supervisor.ensure_started()
+        done: set[str] = set()
+        started: dict[str, float] = {}
+        pending = [name for name in self.order if name in wanted]
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            while len(done) < len(pending):
+                for name in pending:
+                    if name not in started and self._deps_met(name, done):
+                        if self._launch(name):
+                            done.add(name)
+                        started[name] = time.monotonic()
+                probing = [name for name in started if name not in done]
+                results = dict(zip(probing, pool.map(self._check, probing), strict=True))
+                for name, result in results.items():
+                    if result.ok:
+                        done.add(name)
+                        self.observe(name, "ready", result.reason)
+                    else:
+                        self._fail_if_stuck(name, result, started[name])
+                        self.observe(name, "waiting", result.reason)
+                if len(done) < len(pending):
+                    time.sleep(POLL_S)
+
+    def _deps_met(self, name: str, done: set[str]) -> bool:
+        return all(dep in done or dep not in self.specs for dep in self.specs[name].depends_on)
+
+    def _launch(self, name: str) -> bool:
+        """Start one service; True when there is nothing to wait for (skipped oneshot)."""
+        spec = self.specs[name]
+        if spec.kind is Kind.ONESHOT and spec.creates is not None and spec.creates.exists():
+            self.observe(name, "ready", f"skipped: {spec.creates.name} exists")
+            return True
+        info = self.supervisor.info(name)
+        if spec.kind is Kind.DAEMON and info.state in {"RUNNING", "STARTING"}:
+            self.observe(name, "waiting", f"already running (pid {info.pid})")
+            return False
+        for port_name, port in spec.ports.items():
+            if not port_free(self.ctx.settings.bind_host, port):
+                raise PortInUse(f"{name} ({port_name})", port, port_owner(port))
+        self.observe(name, "starting", " ".join(spec.argv)[:200])
+        self.supervisor.start(name)
+        return False
+
+    def _check(self, name: str) -> Readiness:
+        spec = self.specs[name]
+        info = self.supervisor.info(name)
+        if spec.kind is Kind.ONESHOT:
+            if info.state == "EXITED" and info.exit_status == 0:
+                return Readiness.ready("completed")
+            if info.state in {"EXITED", "FATAL", "BACKOFF"}:
+                return Readiness.waiting(f"exited with status {info.exit_status}")
+            return Readiness.waiting(info.state.lower())
+        if info.state not in {"RUNNING", "STARTING"}:
+            return Readiness.waiting(f"process {info.state.lower()}: {info.description}")
+        assert spec.probe is not None, f"daemon {name} has no readiness probe"
+        return spec.probe()
+
+    def _fail_if_stuck(self, name: str, result: Readiness, since: float) -> None:
+        spec = self.specs[name]
+        info = self.supervisor.info(name)
+        timeout = spec.start_timeout_s or self.ctx.settings.ready_timeout_s
+        exited = info.state in {"FATAL", "EXITED"} or (spec.kind is Kind.ONESHOT and info.state == "BACKOFF")
+        if exited or time.monotonic() - since > timeout:
+            reason = result.reason if not exited else f"{info.state.lower()}: {result.reason}"
+            if not exited:
+                reason = f"not ready after {timeout:.0f} s: {reason}"
+            raise ServiceFailedToStart(name, reason, log_tail(self.supervisor.log_file(name)), spec.hint)
+
+    # -- stop ----------------------------------------------------------------------------
+    def down(self, names: Iterable[str] | None = None) -> None:
+        """Stop ``names`` and their dependents (default: everything), dependents first."""
+        if not self.supervisor.running():
+            return
+        targets = graph.dependents(self.specs, self._known(names, self.specs)) if names else set(self.specs)
+        for name in reversed(self.order):
+            if name in targets and self.specs[name].kind is Kind.DAEMON:
+                self.observe(name, "stopping", "")
+                self.supervisor.stop(name)
+                self.observe(name, "stopped", "")
+        if not names:
+            self.supervisor.shutdown()
+
+    def restart(self, name: str) -> None:
+        self.down([name])
+        self.up([name, *graph.dependents(self.specs, [name])])
+
+    def reset(self) -> None:
+        """Stop everything and delete all state but the download cache."""
+        self.down()
+        for folder in (self.paths.data, self.paths.logs, self.paths.run, self.paths.conf):
+            shutil.rmtree(folder, ignore_errors=True)
+        self.paths.secrets_file.unlink(missing_ok=True)
+
+    # -- report --------------------------------------------------------------------------
+    def status(self) -> list[ServiceStatus]:
+        infos = self.supervisor.all_info()
+        missing = ProcessInfo("", "NOT STARTED", 0, 0, "")
+
+        def one(name: str) -> ServiceStatus:
+            spec, info = self.specs[name], infos.get(name, missing)
+            if spec.kind is Kind.ONESHOT:
+                done = (spec.creates is not None and spec.creates.exists()) or (
+                    info.state == "EXITED" and info.exit_status == 0
+                )
+                readiness = Readiness(done, "completed" if done else info.state.lower())
+            elif info.state == "RUNNING" and spec.probe is not None:
+                readiness = spec.probe()
+            else:
+                readiness = Readiness.waiting(info.state.lower())
+            pss = tree_pss_bytes(info.pid) if info.pid else 0
+            return ServiceStatus(name, spec.kind, info.state, info.pid, readiness, pss, spec.url,
+                                 self.supervisor.log_file(name))
+
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            return list(pool.map(one, self.order))
+
+
+__all__ = ["Condition", "ServiceStatus", "Stack", "build_context", "log_tail"]

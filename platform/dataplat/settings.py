@@ -1,0 +1,175 @@
+"""The one configuration model: a TOML file plus ``DATAPLAT_*`` environment variables.
+
+Every component's config is rendered from :class:`Settings`, so pointing the platform
+at external clusters is a change here, not in code.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+CONFIG_FILE_ENV = "DATAPLAT_CONFIG"
+DEFAULT_CONFIG_FILE = REPO_ROOT / "dataplat.toml"
+
+
+class Ports(BaseModel):
+    """Every listening port of the native stack (all bound to ``Settings.bind_host``)."""
+
+    namenode_rpc: int = 8020
+    namenode_http: int = 9870
+    datanode_data: int = 9866
+    datanode_http: int = 9864
+    datanode_ipc: int = 9867
+    metastore: int = 9083
+    kafka: int = 9092
+    kafka_controller: int = 9093
+    registry: int = 8081
+    trino: int = 8080
+    airflow: int = 8280
+    ingest_api: int = 8000
+    source_api: int = 8001
+    sqlpad: int = 3000
+    superset: int = 8088
+    supervisor: int = 9001
+
+
+class Heaps(BaseModel):
+    """Explicit JVM heap sizes in MiB (the idle budget is 6 GiB for the whole stack)."""
+
+    namenode: int = 384
+    datanode: int = 256
+    metastore: int = 512
+    kafka: int = 512
+    registry: int = 320
+    trino: int = 1536
+    spark_driver: int = 1024
+
+
+class External(BaseModel):
+    """Endpoints of the services; defaults point at the native stack on ``bind_host``.
+
+    Set any of them to a real cluster and the matching native service is not needed.
+    """
+
+    hdfs_uri: str | None = None  # e.g. hdfs://namenode.example:8020
+    webhdfs_url: str | None = None  # e.g. http://namenode.example:9870
+    metastore_uri: str | None = None  # e.g. thrift://metastore.example:9083
+    kafka_bootstrap: str | None = None  # e.g. broker1:9092,broker2:9092
+    registry_url: str | None = None  # Confluent-compatible API root
+    trino_url: str | None = None  # e.g. http://trino.example:8080
+    spark_master: str = "local[*]"
+
+
+class KafkaClient(BaseModel):
+    """Extra librdkafka / Kafka client properties passed through unchanged (SASL, TLS...)."""
+
+    properties: dict[str, str] = Field(default_factory=dict)
+
+
+class Lake(BaseModel):
+    """Where the lake's layers live on the default filesystem."""
+
+    root: str = "/lake"
+    warehouse: str = "/lake/warehouse"
+    click_topic: str = "appclickstream"
+
+
+class Settings(BaseSettings):
+    """Platform configuration: ``dataplat.toml`` (or ``$DATAPLAT_CONFIG``) + ``DATAPLAT_*`` env."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="DATAPLAT_",
+        env_nested_delimiter="__",
+        extra="ignore",
+    )
+
+    home: Path = REPO_ROOT / ".dataplat"
+    cache: Path | None = None  # Maven/uv/npm download cache; defaults to ~/.cache/dataplat
+    bind_host: str = "127.0.0.1"
+    advertised_host: str | None = None  # host name other machines use to reach us
+    java17_home: Path | None = None
+    java_modern_home: Path | None = None  # Java 24+, for Trino
+    services: list[str] | None = None  # subset to run natively; None = all
+    ports: Ports = Field(default_factory=Ports)
+    heaps: Heaps = Field(default_factory=Heaps)
+    external: External = Field(default_factory=External)
+    kafka_client: KafkaClient = Field(default_factory=KafkaClient)
+    lake: Lake = Field(default_factory=Lake)
+    airflow_parallelism: int = 4
+    ready_timeout_s: float = 180.0
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml_file = Path(os.environ.get(CONFIG_FILE_ENV, DEFAULT_CONFIG_FILE))
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file))
+
+    # Derived endpoints: one source of truth for every client and template.
+    @property
+    def host(self) -> str:
+        return self.advertised_host or self.bind_host
+
+    @property
+    def hdfs_uri(self) -> str:
+        return self.external.hdfs_uri or f"hdfs://{self.host}:{self.ports.namenode_rpc}"
+
+    @property
+    def webhdfs_url(self) -> str:
+        return self.external.webhdfs_url or f"http://{self.host}:{self.ports.namenode_http}"
+
+    @property
+    def metastore_uri(self) -> str:
+        return self.external.metastore_uri or f"thrift://{self.host}:{self.ports.metastore}"
+
+    @property
+    def kafka_bootstrap(self) -> str:
+        return self.external.kafka_bootstrap or f"{self.host}:{self.ports.kafka}"
+
+    @property
+    def registry_url(self) -> str:
+        default = f"http://{self.host}:{self.ports.registry}/apis/ccompat/v7"
+        return self.external.registry_url or default
+
+    @property
+    def trino_url(self) -> str:
+        return self.external.trino_url or f"http://{self.host}:{self.ports.trino}"
+
+    @property
+    def airflow_url(self) -> str:
+        return f"http://{self.host}:{self.ports.airflow}"
+
+    @property
+    def ingest_url(self) -> str:
+        return f"http://{self.host}:{self.ports.ingest_api}"
+
+    @property
+    def source_api_url(self) -> str:
+        return f"http://{self.host}:{self.ports.source_api}"
+
+    def kafka_client_config(self, **extra: Any) -> dict[str, Any]:
+        """librdkafka config for any producer/consumer/admin of the platform."""
+        return {"bootstrap.servers": self.kafka_bootstrap, **self.kafka_client.properties, **extra}
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings (tests call ``get_settings.cache_clear()`` to reload)."""
+    return Settings()

@@ -1,0 +1,110 @@
+"""Talk to supervisord over its unix socket (XML-RPC), starting it when needed."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+import xmlrpc.client
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, cast
+
+from supervisor.xmlrpc import SupervisorTransport
+
+from dataplat.paths import Paths, venv_bin
+from dataplat.supervisor_conf import SOCKET_NAME
+
+
+class SupervisorUnavailable(RuntimeError):
+    """supervisord is not running (or its socket is stale)."""
+
+
+@dataclass(frozen=True)
+class ProcessInfo:
+    name: str
+    state: str  # STOPPED, STARTING, RUNNING, BACKOFF, STOPPING, EXITED, FATAL, UNKNOWN
+    pid: int
+    exit_status: int
+    description: str
+
+    @classmethod
+    def from_rpc(cls, info: dict[str, Any]) -> ProcessInfo:
+        return cls(info["name"], info["statename"], info["pid"], info["exitstatus"], info["description"])
+
+
+class Supervisor:
+    """A thin typed wrapper over supervisord's XML-RPC interface."""
+
+    def __init__(self, paths: Paths) -> None:
+        self.paths = paths
+        self.conf_file = paths.conf / "supervisord.conf"
+        self.socket = paths.run / SOCKET_NAME
+
+    def _proxy(self) -> Any:
+        transport = SupervisorTransport(None, None, f"unix://{self.socket}")
+        return xmlrpc.client.ServerProxy("http://127.0.0.1", transport=transport).supervisor
+
+    def running(self) -> bool:
+        if not self.socket.exists():
+            return False
+        try:
+            return cast(str, self._proxy().getState()["statename"]) == "RUNNING"
+        except (OSError, xmlrpc.client.Fault):
+            return False
+
+    def ensure_started(self, timeout_s: float = 15.0) -> None:
+        """Start supervisord (daemonized) unless it already runs; a stale socket is replaced."""
+        if self.running():
+            self.reload()
+            return
+        self.socket.unlink(missing_ok=True)
+        (self.paths.run / "supervisord.pid").unlink(missing_ok=True)
+        subprocess.run([str(venv_bin() / "supervisord"), "-c", str(self.conf_file)], check=True)
+        deadline = time.monotonic() + timeout_s
+        while not self.running():
+            if time.monotonic() > deadline:
+                raise SupervisorUnavailable(f"supervisord did not start; see {self.paths.logs}/supervisord.log")
+            time.sleep(0.1)
+
+    def reload(self) -> None:
+        """Apply a re-rendered config: add new programs, replace changed ones (like ``update``)."""
+        proxy = self._proxy()
+        [[added, changed, removed]] = proxy.reloadConfig()
+        for name in removed:
+            proxy.stopProcessGroup(name, True)
+            proxy.removeProcessGroup(name)
+        for name in changed:
+            proxy.stopProcessGroup(name, True)
+            proxy.removeProcessGroup(name)
+            proxy.addProcessGroup(name)
+        for name in added:
+            proxy.addProcessGroup(name)
+
+    def info(self, name: str) -> ProcessInfo:
+        return ProcessInfo.from_rpc(self._proxy().getProcessInfo(name))
+
+    def all_info(self) -> dict[str, ProcessInfo]:
+        if not self.running():
+            return {}
+        return {i["name"]: ProcessInfo.from_rpc(i) for i in self._proxy().getAllProcessInfo()}
+
+    def start(self, name: str) -> None:
+        try:
+            self._proxy().startProcess(name, False)
+        except xmlrpc.client.Fault as fault:
+            if "ALREADY_STARTED" not in fault.faultString:
+                raise
+
+    def stop(self, name: str) -> None:
+        try:
+            self._proxy().stopProcess(name, True)
+        except xmlrpc.client.Fault as fault:
+            if "NOT_RUNNING" not in fault.faultString:
+                raise
+
+    def shutdown(self) -> None:
+        if self.running():
+            self._proxy().shutdown()
+
+    def log_file(self, name: str) -> Path:
+        return self.paths.logs / f"{name}.log"

@@ -1,0 +1,76 @@
+"""Render supervisord's config from the service specs (pure: specs in, text out)."""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Iterable, Mapping
+
+from dataplat.paths import Paths
+from dataplat.spec import Kind, ServiceSpec
+
+SOCKET_NAME = "supervisor.sock"
+
+
+def _escape(value: str) -> str:
+    """supervisord expands ``%(name)s`` in its values; a literal ``%`` must be doubled."""
+    return value.replace("%", "%%")
+
+
+def _environment(env: Mapping[str, str]) -> str:
+    items = []
+    for key, value in sorted(env.items()):
+        quoted = value.replace("\\", "\\\\").replace('"', '\\"')
+        items.append(f'{key}="{_escape(quoted)}"')
+    return ",".join(items)
+
+
+def program_section(spec: ServiceSpec, paths: Paths) -> str:
+    """One ``[program:x]`` section: logs to ``logs/<name>.log``, process group killed on stop."""
+    oneshot = spec.kind is Kind.ONESHOT
+    lines = [
+        f"[program:{spec.name}]",
+        f"command={_escape(shlex.join(spec.argv))}",
+        f"directory={spec.cwd or paths.home}",
+        "autostart=false",
+        f"autorestart={'false' if oneshot else 'unexpected'}",
+        f"startsecs={0 if oneshot else 3}",
+        "startretries=3",
+        f"exitcodes={'0' if oneshot else '0,143'}",
+        "stopsignal=TERM",
+        f"stopwaitsecs={spec.stop_timeout_s}",
+        "stopasgroup=true",
+        "killasgroup=true",
+        "redirect_stderr=true",
+        f"stdout_logfile={paths.logs / (spec.name + '.log')}",
+        "stdout_logfile_maxbytes=50MB",
+        "stdout_logfile_backups=3",
+    ]
+    if spec.env:
+        lines.append(f"environment={_environment(spec.env)}")
+    return "\n".join(lines) + "\n"
+
+
+def supervisord_conf(specs: Iterable[ServiceSpec], paths: Paths) -> str:
+    """The whole supervisord.conf: a unix socket (0700) for control, no TCP listener."""
+    socket = paths.run / SOCKET_NAME
+    header = f"""[unix_http_server]
+file={socket}
+chmod=0700
+
+[supervisord]
+logfile={paths.logs / 'supervisord.log'}
+logfile_maxbytes=20MB
+pidfile={paths.run / 'supervisord.pid'}
+childlogdir={paths.logs}
+directory={paths.home}
+nodaemon=false
+minfds=16384
+identifier=dataplat
+
+[rpcinterface:supervisor]
+supervisor.rpcinterface_factory=supervisor.rpcinterface:make_main_rpcinterface
+
+[supervisorctl]
+serverurl=unix://{socket}
+"""
+    return header + "\n" + "\n".join(program_section(spec, paths) for spec in specs)
