@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import time
 from typing import Annotated
 
 import typer
-from rich.console import Console
-
 from dataplat import install as installer
 from dataplat.errors import DataplatError, ServiceFailedToStart
 from dataplat.progress import StartupProgress
 from dataplat.runtime import Stack
 from dataplat.settings import get_settings
 from dataplat.status_table import status_table
+from rich.console import Console
 
 app = typer.Typer(help="A Hadoop-style data platform on one machine.", no_args_is_help=True)
 console = Console()
@@ -83,8 +83,11 @@ def status() -> None:
 
 
 @app.command()
-def logs(service: str, follow: Annotated[bool, typer.Option("-f", "--follow")] = False,
-         lines: Annotated[int, typer.Option("-n", "--lines")] = 100) -> None:
+def logs(
+    service: str,
+    follow: Annotated[bool, typer.Option("-f", "--follow")] = False,
+    lines: Annotated[int, typer.Option("-n", "--lines")] = 100,
+) -> None:
     """Print (or follow) a service's log."""
     stack = _stack()
     if service not in stack.specs and service != "supervisord":
@@ -93,10 +96,8 @@ def logs(service: str, follow: Annotated[bool, typer.Option("-f", "--follow")] =
     if not path.exists():
         _fail(DataplatError(f"{service} has no log yet at {path}; start it with `dataplat up {service}`"))
     argv = ["tail", f"-n{lines}", *(["-F"] if follow else []), str(path)]
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         subprocess.run(argv, check=False)
-    except KeyboardInterrupt:
-        pass
 
 
 @app.command()
@@ -160,14 +161,12 @@ def doctor() -> None:
 @app.command()
 def env() -> None:
     """Print shell exports for using the platform's Spark/Kafka/Trino from a terminal."""
-    from dataplat.spark_conf import write_spark_conf
+    from dataplat.demo import submit_env
 
     stack = _stack()
-    conf_dir = write_spark_conf(stack.ctx)
-    print(f"export SPARK_CONF_DIR={conf_dir}")
-    print(f"export SPARK_HOME={stack.ctx.spark_home}")
-    print(f"export JAVA_HOME={stack.ctx.java17}")
-    print(f"export PYSPARK_PYTHON={stack.ctx.python_bin}")
+    env = submit_env(stack.ctx)
+    for key in ("SPARK_CONF_DIR", "SPARK_HOME", "JAVA_HOME", "PYSPARK_PYTHON"):
+        print(f"export {key}={env[key]}")
     print(f"export PATH={stack.ctx.python_bin.parent}{os.pathsep}$PATH")
 
 

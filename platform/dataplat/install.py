@@ -33,7 +33,11 @@ def install_jvm(paths: Paths, *, force: bool = False, java_home: Path | None = N
         return False
     paths.ensure()
     argv = [
-        "mvn", "-B", "-q", "-f", str(JVM_POM),
+        "mvn",
+        "-B",
+        "-q",
+        "-f",
+        str(JVM_POM),
         f"-Ddist.root={paths.dist}",
         f"-Dmaven.repo.local={paths.cache / 'm2'}",
         "package",

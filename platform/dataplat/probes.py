@@ -7,14 +7,19 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
-
 from dataplat.spec import Probe, Readiness
 
 JsonCheck = Callable[[Any], str | None]  # returns None when the body is what we wait for
 
 
-def http_probe(url: str, *, expect_status: int = 200, check: JsonCheck | None = None,
-               headers: dict[str, str] | None = None, timeout_s: float = 3.0) -> Probe:
+def http_probe(
+    url: str,
+    *,
+    expect_status: int = 200,
+    check: JsonCheck | None = None,
+    headers: dict[str, str] | None = None,
+    timeout_s: float = 3.0,
+) -> Probe:
     """Ready when ``url`` answers ``expect_status`` and ``check(json_body)`` finds nothing wrong."""
 
     def probe() -> Readiness:

@@ -102,12 +102,15 @@ class Stack:
         """Write every service's config and supervisord.conf (unchanged files are left alone)."""
         self.paths.ensure()
         for spec in self.specs.values():
+            if spec.cwd is not None:
+                spec.cwd.mkdir(parents=True, exist_ok=True)
             for config in spec.configs:
                 render_config(config, self.ctx, secret=self.secret)
         conf = self.supervisor.conf_file
         text = supervisord_conf(self.specs.values(), self.paths)
         if not conf.exists() or conf.read_text() != text:
             conf.write_text(text)
+        conf.chmod(0o600)  # it holds the services' environments, secrets included
 
     # -- bring-up ------------------------------------------------------------------------
     def up(self, names: Iterable[str] | None = None) -> None:
@@ -224,8 +227,16 @@ class Stack:
             else:
                 readiness = Readiness.waiting(info.state.lower())
             pss = tree_pss_bytes(info.pid) if info.pid else 0
-            return ServiceStatus(name, spec.kind, info.state, info.pid, readiness, pss, spec.url,
-                                 self.supervisor.log_file(name))
+            return ServiceStatus(
+                name,
+                spec.kind,
+                info.state,
+                info.pid,
+                readiness,
+                pss,
+                spec.url,
+                self.supervisor.log_file(name),
+            )
 
         with ThreadPoolExecutor(max_workers=8) as pool:
             return list(pool.map(one, self.order))

@@ -9,10 +9,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
-from supervisor.xmlrpc import SupervisorTransport
-
 from dataplat.paths import Paths, venv_bin
 from dataplat.supervisor_conf import SOCKET_NAME
+from supervisor.xmlrpc import SupervisorTransport
 
 
 class SupervisorUnavailable(RuntimeError):
@@ -63,7 +62,8 @@ class Supervisor:
         deadline = time.monotonic() + timeout_s
         while not self.running():
             if time.monotonic() > deadline:
-                raise SupervisorUnavailable(f"supervisord did not start; see {self.paths.logs}/supervisord.log")
+                log = self.paths.logs / "supervisord.log"
+                raise SupervisorUnavailable(f"supervisord did not start; see {log}")
             time.sleep(0.1)
 
     def reload(self) -> None:

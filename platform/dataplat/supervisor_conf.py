@@ -17,10 +17,13 @@ def _escape(value: str) -> str:
 
 
 def _environment(env: Mapping[str, str]) -> str:
+    """``KEY="v",...``: supervisord's non-POSIX lexer has no escapes, so pick a quote the value lacks."""
     items = []
     for key, value in sorted(env.items()):
-        quoted = value.replace("\\", "\\\\").replace('"', '\\"')
-        items.append(f'{key}="{_escape(quoted)}"')
+        quote = '"' if '"' not in value else "'"
+        if quote in value:
+            raise ValueError(f"environment value of {key} holds both quote characters")
+        items.append(f"{key}={quote}{_escape(value)}{quote}")
     return ",".join(items)
 
 
@@ -58,9 +61,9 @@ file={socket}
 chmod=0700
 
 [supervisord]
-logfile={paths.logs / 'supervisord.log'}
+logfile={paths.logs / "supervisord.log"}
 logfile_maxbytes=20MB
-pidfile={paths.run / 'supervisord.pid'}
+pidfile={paths.run / "supervisord.pid"}
 childlogdir={paths.logs}
 directory={paths.home}
 nodaemon=false

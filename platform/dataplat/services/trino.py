@@ -1,0 +1,110 @@
+"""Trino 476: one coordinator that is also its worker, with the ``hive`` catalog.
+
+Runs ``io.trino.server.TrinoServer`` directly on Java 24+ (no launcher): config from
+``conf/trino``, catalogs rendered from the repository's ``catalog/trino/*.properties``.
+Ready when ``/v1/info`` says it finished starting and ``SELECT 1`` runs.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+import httpx
+import jinja2
+from dataplat.probes import callable_probe
+from dataplat.spec import Condition, ConfigFile, Context, Probe, ServiceSpec
+
+MAIN = "io.trino.server.TrinoServer"
+TEMPLATES = ("config.properties", "log.properties")
+# As Trino's recommended jvm.config (minus flags meant for large heaps) plus what its launcher adds.
+JVM_FLAGS = (
+    "-XX:+UseG1GC",
+    "-XX:+ExplicitGCInvokesConcurrent",
+    "-XX:+ExitOnOutOfMemoryError",
+    "-XX:-OmitStackTraceInFastThrow",
+    "-XX:ReservedCodeCacheSize=256M",
+    "-XX:PerMethodRecompilationCutoff=10000",
+    "-XX:PerBytecodeRecompilationCutoff=10000",
+    "-XX:+EnableDynamicAgentLoading",
+    "-Djdk.attach.allowAttachSelf=true",
+    "-Djdk.nio.maxCachedBufferSize=2000000",
+    "-Dfile.encoding=UTF-8",
+    "--add-modules=jdk.incubator.vector",
+    "--enable-native-access=ALL-UNNAMED",  # JNA, Arrow: no warnings on Java 24+
+    "--sun-misc-unsafe-memory-access=allow",
+)
+
+
+def catalog_templates() -> list[Path]:
+    """The reviewable catalog files shipped in the ``catalog`` package."""
+    folder = resources.files("catalog") / "trino"
+    return sorted(Path(str(entry)) for entry in folder.iterdir() if entry.name.endswith(".properties"))
+
+
+def render_catalogs(ctx: Context) -> Path:
+    """Render ``catalog/trino/*.properties`` (hosts, ports, paths only) into ``conf/trino/catalog``."""
+    target = ctx.paths.conf / "trino" / "catalog"
+    target.mkdir(parents=True, exist_ok=True)
+    env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)  # noqa: S701
+    for template in catalog_templates():
+        text = env.from_string(template.read_text()).render(s=ctx.settings, paths=ctx.paths, ctx=ctx)
+        out = target / template.name
+        if not out.exists() or out.read_text() != text:
+            out.write_text(text)
+    return target
+
+
+def trino_probe(url: str) -> Probe:
+    """Ready when the coordinator finished starting and runs a query."""
+
+    def check() -> str | None:
+        info = httpx.get(f"{url}/v1/info", timeout=3.0).json()
+        if info.get("starting", True):
+            return "trino is starting"
+        import trino
+
+        with trino.dbapi.connect(
+            host=httpx.URL(url).host, port=httpx.URL(url).port, user="dataplat", request_timeout=10
+        ) as connection:
+            cursor = connection.cursor()
+            cursor.execute("SELECT 1")
+            rows = cursor.fetchall()
+        return None if rows == [[1]] else f"SELECT 1 returned {rows}"
+
+    return callable_probe(f"trino SELECT 1 at {url}", check)
+
+
+def specs(ctx: Context) -> list[ServiceSpec]:
+    s, paths = ctx.settings, ctx.paths
+    conf, home = paths.conf / "trino", paths.dist / "trino"
+    render_catalogs(ctx)  # not a ServiceSpec config: they live outside templates/
+    argv = (
+        ctx.java(modern=True),
+        f"-Xmx{s.heaps.trino}m",
+        f"-Xms{min(s.heaps.trino, 256)}m",
+        *JVM_FLAGS,
+        f"-Dconfig={conf / 'config.properties'}",
+        f"-Dlog.levels-file={conf / 'log.properties'}",
+        "-cp",
+        f"{home / 'lib'}/*",
+        MAIN,
+    )
+    configs = (
+        *(ConfigFile(f"trino/{name}", conf / name) for name in TEMPLATES),
+        ConfigFile("metastore/core-site.xml", conf / "core-site.xml"),  # hive.config.resources
+    )
+    depends = {} if s.external.metastore_uri else {"metastore": Condition.HEALTHY}
+    return [
+        ServiceSpec(
+            name="trino",
+            argv=argv,
+            probe=trino_probe(f"http://{s.bind_host}:{s.ports.trino}"),
+            cwd=paths.data / "trino",
+            ports={"http": s.ports.trino},
+            depends_on=depends,
+            configs=configs,
+            hint=f"see {ctx.log_file('trino')}; needs Java 24+ ({ctx.java_modern})",
+            url=s.trino_url,
+        ),
+    ]

@@ -1,0 +1,41 @@
+"""The real stack, started once per test session (reused when it already runs) and stopped after."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+from dataplat.runtime import Stack
+from dataplat.settings import Settings, get_settings
+
+
+@pytest.fixture(scope="session")
+def settings() -> Settings:
+    return get_settings()
+
+
+@pytest.fixture(scope="session")
+def stack(settings: Settings) -> Iterator[Stack]:
+    """Bring the whole stack up (never skipped: a stack that cannot start fails the suite)."""
+
+    def report(name: str, phase: str, detail: str) -> None:
+        print(f"[stack] {name}: {phase} {detail}"[:200])
+
+    stack = Stack(settings, observer=report)
+    was_running = all(status.readiness.ok for status in stack.status())
+    stack.up()
+    yield stack
+    if not was_running and os.environ.get("DATAPLAT_KEEP_STACK") != "1":
+        stack.down()
+
+
+@pytest.fixture(scope="session")
+def ingest_url(stack: Stack, settings: Settings) -> str:
+    return settings.ingest_url
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "/integration/" in str(item.fspath):
+            item.add_marker(pytest.mark.integration)
