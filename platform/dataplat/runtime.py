@@ -72,12 +72,14 @@ class ServiceStatus:
 class Stack:
     """All services of this configuration, driven through one supervisord."""
 
-    def __init__(self, settings: Settings, observer: Observer | None = None) -> None:
+    def __init__(
+        self, settings: Settings, observer: Observer | None = None, specs: list[ServiceSpec] | None = None
+    ) -> None:
         self.ctx = build_context(settings)
         self.paths: Paths = self.ctx.paths
         self.supervisor = Supervisor(self.paths)
         self.observe: Observer = observer or (lambda *_: None)
-        specs = all_specs(self.ctx)
+        specs = all_specs(self.ctx) if specs is None else specs
         if settings.services is not None:
             by_name = {spec.name: spec for spec in specs}
             keep = graph.closure(by_name, self._known(settings.services, by_name))
@@ -222,7 +224,7 @@ class Stack:
                     info.state == "EXITED" and info.exit_status == 0
                 )
                 readiness = Readiness(done, "completed" if done else info.state.lower())
-            elif info.state == "RUNNING" and spec.probe is not None:
+            elif info.state in {"RUNNING", "STARTING"} and spec.probe is not None:
                 readiness = spec.probe()
             else:
                 readiness = Readiness.waiting(info.state.lower())

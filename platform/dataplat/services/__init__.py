@@ -16,6 +16,10 @@ MODULES = (
     "trino",
     "airflow",
     "ingest",
+    "source_api",
+    "streaming",
+    "sqlpad",
+    "superset",
 )
 
 

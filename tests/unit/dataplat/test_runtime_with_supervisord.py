@@ -1,0 +1,109 @@
+"""The orchestration logic against a real supervisord, with tiny stand-in processes."""
+
+from __future__ import annotations
+
+import socket
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from dataplat.errors import PortInUse, ServiceFailedToStart
+from dataplat.probes import http_probe
+from dataplat.runtime import Stack
+from dataplat.settings import Settings
+from dataplat.spec import Condition, Kind, ServiceSpec
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(home=tmp_path / "home", cache=tmp_path / "cache", ready_timeout_s=20)
+
+
+def web_spec(name: str, port: int, **extra: object) -> ServiceSpec:
+    return ServiceSpec(
+        name=name,
+        argv=(sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"),
+        probe=http_probe(f"http://127.0.0.1:{port}/"),
+        ports={"http": port},
+        **extra,  # type: ignore[arg-type]
+    )
+
+
+@pytest.fixture
+def stack_factory(settings: Settings) -> Iterator[list[Stack]]:
+    made: list[Stack] = []
+    yield made
+    for stack in made:
+        stack.down()
+
+
+def test_oneshot_then_daemon_in_order_and_oneshot_runs_once(
+    settings: Settings, tmp_path: Path, stack_factory: list[Stack]
+) -> None:
+    marker = tmp_path / "formatted"
+    events: list[tuple[str, str]] = []
+    port = free_port()
+    specs = [
+        ServiceSpec(
+            "format", ("sh", "-c", f"echo formatting; touch {marker}"), kind=Kind.ONESHOT, creates=marker
+        ),
+        web_spec("web", port, depends_on={"format": Condition.COMPLETED}),
+    ]
+    stack = Stack(settings, observer=lambda n, p, d: events.append((n, p)), specs=specs)
+    stack_factory.append(stack)
+    stack.up()
+    assert marker.exists()
+    assert events.index(("format", "ready")) < events.index(("web", "starting"))
+    assert {s.name: s.readiness.ok for s in stack.status()} == {"format": True, "web": True}
+    stack.down()
+    assert not stack.supervisor.running()
+    events.clear()
+    stack.up()
+    assert ("format", "starting") not in events  # skipped: it already ran
+
+
+def test_failing_daemon_stops_bring_up_with_its_log(settings: Settings, stack_factory: list[Stack]) -> None:
+    specs = [
+        ServiceSpec(
+            "broken",
+            ("sh", "-c", "echo cannot bind the port; exit 3"),
+            probe=http_probe("http://127.0.0.1:1/"),
+            hint="check the port",
+        )
+    ]
+    stack = Stack(settings, specs=specs)
+    stack_factory.append(stack)
+    with pytest.raises(ServiceFailedToStart) as failure:
+        stack.up()
+    assert failure.value.name == "broken"
+    assert "cannot bind the port" in failure.value.log_tail
+    assert failure.value.hint == "check the port"
+
+
+def test_busy_port_names_its_owner(settings: Settings, stack_factory: list[Stack]) -> None:
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        port = squatter.getsockname()[1]
+        stack = Stack(settings, specs=[web_spec("web", port)])
+        stack_factory.append(stack)
+        with pytest.raises(PortInUse) as failure:
+            stack.up()
+    assert failure.value.port == port
+
+
+def test_second_up_is_a_no_op(settings: Settings, stack_factory: list[Stack]) -> None:
+    stack = Stack(settings, specs=[web_spec("web", free_port())])
+    stack_factory.append(stack)
+    stack.up()
+    pid = stack.supervisor.info("web").pid
+    stack.up()
+    assert stack.supervisor.info("web").pid == pid
