@@ -1,0 +1,54 @@
+"""Request bodies and response shapes of the Confluent REST API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from schema_registry.store import Version
+
+
+class SchemaReference(BaseModel):
+    name: str
+    subject: str
+    version: int
+
+
+class SchemaRequest(BaseModel):
+    """Body of register, lookup and compatibility calls (unknown properties are ignored)."""
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+    schema_: str = Field(alias="schema")
+    schema_type: str = Field(default="AVRO", alias="schemaType")
+    references: list[SchemaReference] = Field(default_factory=list)
+    metadata: dict[str, Any] | None = None
+    rule_set: dict[str, Any] | None = Field(default=None, alias="ruleSet")
+
+
+class ConfigRequest(BaseModel):
+    """Body of ``PUT /config``: the Python client sends ``compatibility``, others ``compatibilityLevel``."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    compatibility: str | None = None
+    compatibilityLevel: str | None = None
+
+    @property
+    def level(self) -> str | None:
+        return self.compatibility or self.compatibilityLevel
+
+
+def schema_fields(schema: str, schema_type: str) -> dict[str, Any]:
+    """``schema`` plus ``schemaType`` when it is not AVRO (Confluent omits the default)."""
+    return {"schema": schema} if schema_type == "AVRO" else {"schemaType": schema_type, "schema": schema}
+
+
+def version_body(version: Version) -> dict[str, Any]:
+    return {
+        "subject": version.subject,
+        "version": version.version,
+        "id": version.schema_id,
+        **schema_fields(version.schema, version.schema_type),
+    }

@@ -1,0 +1,311 @@
+"""The REST endpoints (Confluent Schema Registry API subset, AVRO only)."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any, TypeVar
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel, ValidationError
+
+from schema_registry import errors
+from schema_registry.avro_schema import AvroSchema, InvalidSchemaError, parse, parse_cached
+from schema_registry.compatibility import DEFAULT_LEVEL, LEVELS, check_level
+from schema_registry.errors import RegistryError
+from schema_registry.models import ConfigRequest, SchemaRequest, schema_fields, version_body
+from schema_registry.store import GLOBAL, IncompatibleError, Store, Version
+
+router = APIRouter()
+Model = TypeVar("Model", bound=BaseModel)
+MAX_VERSION = 2**31 - 1
+
+
+def get_store(request: Request) -> Store:
+    return request.app.state.store
+
+
+StoreDep = Annotated[Store, Depends(get_store)]
+
+
+async def read_body(request: Request, model: type[Model]) -> Model:
+    """Decode the JSON body whatever its content type (clients send several)."""
+    raw = await request.body()
+    try:
+        return model.model_validate(json.loads(raw or b"null"))
+    except json.JSONDecodeError as error:
+        raise RegistryError(400, f"Invalid JSON body: {error}") from error
+    except ValidationError as error:
+        details = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in error.errors())
+        raise RegistryError(422, f"Unprocessable entity: {details}") from error
+
+
+def parse_request(body: SchemaRequest) -> AvroSchema:
+    if body.schema_type.upper() != "AVRO":
+        raise errors.invalid_schema(
+            f"Unsupported schema type '{body.schema_type}': this registry (a stand-in for a Confluent or "
+            "Apicurio registry) stores AVRO schemas only"
+        )
+    if body.references:
+        raise errors.invalid_schema(
+            "Schema references are not supported by this registry; inline the named types"
+        )
+    try:
+        return parse(body.schema_)
+    except InvalidSchemaError as error:
+        raise errors.invalid_schema(str(error)) from error
+
+
+def parse_version(version: str) -> int | None:
+    """A version number, or None for ``latest`` (also ``-1``)."""
+    if version in ("latest", "-1"):
+        return None
+    try:
+        number = int(version)
+    except ValueError:
+        raise errors.invalid_version(version) from None
+    if not 1 <= number <= MAX_VERSION:
+        raise errors.invalid_version(version)
+    return number
+
+
+def resolve_version(store: Store, subject: str, version: str, *, deleted: bool = False) -> Version:
+    number = parse_version(version)
+    found = store.latest(subject) if number is None else store.version(subject, number, deleted=deleted)
+    if found is None:
+        if not store.subject_exists(subject):
+            raise errors.subject_not_found(subject)
+        raise errors.version_not_found(version)
+    return found
+
+
+def effective_level(store: Store, subject: str) -> str:
+    return store.config(subject) or store.config(GLOBAL) or DEFAULT_LEVEL
+
+
+def compatibility_messages(new: AvroSchema, versions: list[Version], level: str) -> list[str]:
+    existing = [(v.version, parse_cached(v.schema)) for v in versions]
+    return check_level(new, existing, level)
+
+
+# -- root, types -----------------------------------------------------------------------------
+@router.get("/")
+async def root() -> dict[str, Any]:
+    return {}
+
+
+@router.get("/schemas/types")
+async def schema_types() -> list[str]:
+    return ["AVRO"]
+
+
+# -- subjects ----------------------------------------------------------------------------------
+@router.get("/subjects")
+async def list_subjects(store: StoreDep, deleted: bool = False, subjectPrefix: str = "") -> list[str]:
+    return store.subjects(deleted=deleted, prefix=subjectPrefix)
+
+
+@router.post("/subjects/{subject}/versions")
+async def register(subject: str, request: Request, store: StoreDep) -> dict[str, Any]:
+    new = parse_request(await read_body(request, SchemaRequest))
+    level = effective_level(store, subject)
+    try:
+        version, _ = store.register(
+            subject, new.canonical, "AVRO", lambda live: compatibility_messages(new, live, level)
+        )
+    except IncompatibleError as error:
+        raise errors.incompatible(error.messages) from error
+    return {"id": version.schema_id}  # only the id: older Java clients refuse unknown properties
+
+
+@router.post("/subjects/{subject}")
+async def lookup(subject: str, request: Request, store: StoreDep, deleted: bool = False) -> dict[str, Any]:
+    new = parse_request(await read_body(request, SchemaRequest))
+    found = store.find(subject, new.canonical, "AVRO", deleted=deleted)
+    if found is None:
+        if not store.subject_exists(subject):
+            raise errors.subject_not_found(subject)
+        raise errors.schema_not_found()
+    return version_body(found)
+
+
+@router.get("/subjects/{subject}/versions")
+async def list_versions(subject: str, store: StoreDep, deleted: bool = False) -> list[int]:
+    versions = store.versions(subject, deleted=deleted)
+    if not versions:
+        raise errors.subject_not_found(subject)
+    return [v.version for v in versions]
+
+
+@router.get("/subjects/{subject}/versions/{version}")
+async def get_version(subject: str, version: str, store: StoreDep, deleted: bool = False) -> dict[str, Any]:
+    return version_body(resolve_version(store, subject, version, deleted=deleted))
+
+
+@router.get("/subjects/{subject}/versions/{version}/schema")
+async def get_version_schema(subject: str, version: str, store: StoreDep, deleted: bool = False) -> Any:
+    return json.loads(resolve_version(store, subject, version, deleted=deleted).schema)
+
+
+@router.get("/subjects/{subject}/versions/{version}/referencedby")
+async def referenced_by(subject: str, version: str, store: StoreDep) -> list[int]:
+    resolve_version(store, subject, version)
+    return []  # references are not supported, so nothing refers to anything
+
+
+@router.delete("/subjects/{subject}")
+async def delete_subject(subject: str, store: StoreDep, permanent: bool = False) -> list[int]:
+    everything = store.versions(subject, deleted=True)
+    if not everything:
+        raise errors.subject_not_found(subject)
+    live = [v.version for v in everything if not v.deleted]
+    if permanent:
+        if live:
+            raise errors.subject_not_soft_deleted(subject)
+        numbers = [v.version for v in everything]
+        store.hard_delete(subject, numbers)
+        return numbers
+    if not live:
+        raise errors.subject_soft_deleted(subject)
+    store.soft_delete(subject, live)
+    return live
+
+
+@router.delete("/subjects/{subject}/versions/{version}")
+async def delete_version(subject: str, version: str, store: StoreDep, permanent: bool = False) -> int:
+    number = parse_version(version)
+    if not store.subject_exists(subject):
+        raise errors.subject_not_found(subject)
+    found = store.latest(subject) if number is None else store.version(subject, number, deleted=True)
+    if found is None:
+        raise errors.version_not_found(version)
+    if permanent:
+        if not found.deleted:
+            raise errors.version_not_soft_deleted(subject, found.version)
+        store.hard_delete(subject, [found.version])
+    else:
+        if found.deleted:
+            raise errors.version_soft_deleted(subject, found.version)
+        store.soft_delete(subject, [found.version])
+    return found.version
+
+
+# -- schemas by id -----------------------------------------------------------------------------
+def _schema_or_404(store: Store, schema_id: int) -> tuple[str, str]:
+    found = store.schema(schema_id)
+    if found is None:
+        raise errors.schema_not_found(schema_id)
+    return found
+
+
+@router.get("/schemas/ids/{schema_id}")
+async def get_schema(schema_id: int, store: StoreDep) -> dict[str, Any]:
+    schema_type, schema = _schema_or_404(store, schema_id)
+    return schema_fields(schema, schema_type)
+
+
+@router.get("/schemas/ids/{schema_id}/schema")
+async def get_raw_schema(schema_id: int, store: StoreDep) -> Any:
+    return json.loads(_schema_or_404(store, schema_id)[1])
+
+
+@router.get("/schemas/ids/{schema_id}/subjects")
+async def schema_subjects(schema_id: int, store: StoreDep, deleted: bool = False) -> list[str]:
+    _schema_or_404(store, schema_id)
+    return sorted({subject for subject, _ in store.usages(schema_id, deleted=deleted)})
+
+
+@router.get("/schemas/ids/{schema_id}/versions")
+async def schema_versions(schema_id: int, store: StoreDep, deleted: bool = False) -> list[dict[str, Any]]:
+    _schema_or_404(store, schema_id)
+    return [{"subject": s, "version": v} for s, v in store.usages(schema_id, deleted=deleted)]
+
+
+# -- config --------------------------------------------------------------------------------------
+async def _level_from(request: Request) -> str:
+    level = (await read_body(request, ConfigRequest)).level
+    if not level or level.upper() not in LEVELS:
+        raise errors.invalid_compatibility(level)
+    return level.upper()
+
+
+@router.get("/config")
+async def get_global_config(store: StoreDep) -> dict[str, str]:
+    return {"compatibilityLevel": store.config(GLOBAL) or DEFAULT_LEVEL}
+
+
+@router.put("/config")
+async def put_global_config(request: Request, store: StoreDep) -> dict[str, str]:
+    level = await _level_from(request)
+    store.set_config(GLOBAL, level)
+    return {"compatibility": level}
+
+
+@router.delete("/config")
+async def delete_global_config(store: StoreDep) -> dict[str, str]:
+    old = store.config(GLOBAL) or DEFAULT_LEVEL
+    store.delete_config(GLOBAL)
+    return {"compatibilityLevel": old}
+
+
+@router.get("/config/{subject}")
+async def get_subject_config(subject: str, store: StoreDep, defaultToGlobal: bool = False) -> dict[str, str]:
+    level = store.config(subject)
+    if level is None:
+        if not defaultToGlobal:
+            raise errors.no_subject_config(subject)
+        level = store.config(GLOBAL) or DEFAULT_LEVEL
+    return {"compatibilityLevel": level}
+
+
+@router.put("/config/{subject}")
+async def put_subject_config(subject: str, request: Request, store: StoreDep) -> dict[str, str]:
+    level = await _level_from(request)
+    store.set_config(subject, level)
+    return {"compatibility": level}
+
+
+@router.delete("/config/{subject}")
+async def delete_subject_config(subject: str, store: StoreDep) -> dict[str, str]:
+    level = store.config(subject)
+    if level is None:
+        raise errors.no_subject_config(subject)
+    store.delete_config(subject)
+    return {"compatibilityLevel": level}
+
+
+@router.get("/mode")
+async def get_mode() -> dict[str, str]:
+    return {"mode": "READWRITE"}
+
+
+# -- compatibility -----------------------------------------------------------------------------
+def _compatibility_body(messages: list[str], verbose: bool) -> dict[str, Any]:
+    body: dict[str, Any] = {"is_compatible": not messages}
+    if verbose:
+        body["messages"] = messages
+    return body
+
+
+@router.post("/compatibility/subjects/{subject}/versions/{version}")
+async def test_against_version(
+    subject: str, version: str, request: Request, store: StoreDep, verbose: bool = False
+) -> dict[str, Any]:
+    new = parse_request(await read_body(request, SchemaRequest))
+    number = parse_version(version)
+    target = store.latest(subject) if number is None else store.version(subject, number)
+    if target is None and number is not None:
+        if not store.subject_exists(subject):
+            raise errors.subject_not_found(subject)
+        raise errors.version_not_found(version)
+    level = effective_level(store, subject).removesuffix("_TRANSITIVE")  # one version: the plain rule
+    messages = compatibility_messages(new, [target] if target else [], level)
+    return _compatibility_body(messages, verbose)
+
+
+@router.post("/compatibility/subjects/{subject}/versions")
+async def test_against_all(
+    subject: str, request: Request, store: StoreDep, verbose: bool = False
+) -> dict[str, Any]:
+    new = parse_request(await read_body(request, SchemaRequest))
+    messages = compatibility_messages(new, store.versions(subject), effective_level(store, subject))
+    return _compatibility_body(messages, verbose)
