@@ -1,0 +1,50 @@
+"""The ingest API (FastAPI on uvicorn): JSON events in, schema-validated Avro records in Kafka out."""
+
+from __future__ import annotations
+
+from dataplat.probes import http_probe
+from dataplat.secrets import get_secret
+from dataplat.spec import Condition, Context, ServiceSpec
+
+API_KEY_SECRET = "INGEST_API_KEY"  # noqa: S105 - the name of a generated secret
+
+
+def specs(ctx: Context) -> list[ServiceSpec]:
+    s = ctx.settings
+    port = s.ports.ingest_api
+    argv = (
+        str(ctx.python_bin),
+        "-m",
+        "uvicorn",
+        "ingest_api.main:app",
+        "--host",
+        s.bind_host,
+        "--port",
+        str(port),
+        "--workers",
+        "1",
+        "--loop",
+        "uvloop",
+        "--http",
+        "httptools",
+        "--timeout-graceful-shutdown",
+        "20",
+    )
+    env = {
+        "INGEST_DLQ_ENABLED": "true",
+        # required beyond loopback (the service refuses to start without it); harmless on loopback
+        "INGEST_API_KEY": get_secret(ctx.paths.secrets_file, API_KEY_SECRET),
+    }
+    return [
+        ServiceSpec(
+            name="ingest-api",
+            argv=argv,
+            probe=http_probe(f"http://{s.bind_host}:{port}/readyz"),
+            env=env,
+            ports={"http": port},
+            depends_on={"kafka": Condition.HEALTHY, "registry": Condition.HEALTHY},
+            stop_timeout_s=30,  # graceful shutdown flushes in-flight records (<= 15 s)
+            hint=f"see {ctx.log_file('ingest-api')}; /readyz says whether Kafka or the registry is missing",
+            url=f"{s.ingest_url}/docs",
+        ),
+    ]
