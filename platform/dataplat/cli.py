@@ -9,13 +9,14 @@ import time
 from typing import Annotated
 
 import typer
+from rich.console import Console
+
 from dataplat import install as installer
 from dataplat.errors import DataplatError, ServiceFailedToStart
 from dataplat.progress import StartupProgress
 from dataplat.runtime import Stack
 from dataplat.settings import get_settings
 from dataplat.status_table import status_table
-from rich.console import Console
 
 app = typer.Typer(help="A Hadoop-style data platform on one machine.", no_args_is_help=True)
 console = Console()

@@ -9,12 +9,13 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from rich.console import Console
+from rich.table import Table
+
 from dataplat.runtime import build_context
 from dataplat.settings import REPO_ROOT, Settings
 from dataplat.spark_conf import spark_env
 from dataplat.spec import Context
-from rich.console import Console
-from rich.table import Table
 
 DEMO_SCHEMA = """{"type": "record", "name": "DemoEvent", "namespace": "dataplat.demo",
  "fields": [{"name": "id", "type": "string"}, {"name": "value", "type": "long"}]}"""

@@ -9,10 +9,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
-from dataplat.ports import port_free, port_owner
-from dataplat.runtime import Stack
 from rich.console import Console
 from rich.table import Table
+
+from dataplat.ports import port_free, port_owner
+from dataplat.runtime import Stack
 
 GIB = 1024**3
 MIN_DISK_GIB = 10

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
+
 from dataplat.spec import Probe, Readiness
 
 JsonCheck = Callable[[Any], str | None]  # returns None when the body is what we wait for

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import jinja2
+
 from dataplat.spec import ConfigFile, Context
 
 TEMPLATES = Path(__file__).parent / "templates"

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from rich.table import Table
+
 from dataplat.paths import Paths
 from dataplat.spec import Kind
-from rich.table import Table
 
 MIB = 1024 * 1024
 

@@ -9,9 +9,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
+from supervisor.xmlrpc import SupervisorTransport
+
 from dataplat.paths import Paths, venv_bin
 from dataplat.supervisor_conf import SOCKET_NAME
-from supervisor.xmlrpc import SupervisorTransport
 
 
 class SupervisorUnavailable(RuntimeError):

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 import jinja2
+
 from dataplat.probes import callable_probe
 from dataplat.spec import Condition, ConfigFile, Context, Probe, ServiceSpec
 
