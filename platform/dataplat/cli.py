@@ -159,6 +159,36 @@ def doctor() -> None:
     raise typer.Exit(0 if ok else 1)
 
 
+PASS_THROUGH = {"allow_extra_args": True, "ignore_unknown_options": True, "help_option_names": []}
+
+
+@app.command(context_settings=PASS_THROUGH)
+def schemas(ctx: typer.Context) -> None:
+    """Register schemas/*.avsc as {name}-value, checking compatibility first (--dry-run, --compatibility)."""
+    from schemas.register import main
+
+    raise typer.Exit(main(["--registry-url", get_settings().registry_url, *ctx.args]))
+
+
+@app.command(context_settings=PASS_THROUGH)
+def generate(ctx: typer.Context) -> None:
+    """Post generated events to the ingest API (topic, --delay, --rate, --count, --duration, ...)."""
+    from ingest_api.generator import main
+
+    args = list(ctx.args)
+    if not any(a.startswith("--url") for a in args):
+        args += ["--url", get_settings().ingest_url]
+    raise typer.Exit(main(args))
+
+
+@app.command(name="compose-render", context_settings=PASS_THROUGH)
+def compose_render(ctx: typer.Context) -> None:
+    """Render compose/config from the same settings and templates as the native stack."""
+    from dataplat.compose_render import main
+
+    main(list(ctx.args))
+
+
 @app.command()
 def env() -> None:
     """Print shell exports for using the platform's Spark/Kafka/Trino from a terminal."""
