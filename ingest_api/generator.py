@@ -33,6 +33,7 @@ VOCABULARY: dict[str, list[str]] = {
 @dataclass
 class Options:
     topic: str = "appclickstream"
+    schema: str | None = None  # schemas/<schema>.avsc; default: the topic's name
     url: str | None = None  # default: the platform's ingest URL
     api_key: str | None = None
     delay: float = 0.0
@@ -190,7 +191,7 @@ async def generate(options: Options, console: Console | None = None) -> Summary:
         from dataplat.settings import get_settings
 
         options.url = get_settings().ingest_url
-    factory = EventFactory(load_schema(options.topic), random.Random(options.seed))  # noqa: S311 - test data
+    factory = EventFactory(load_schema(options.schema or options.topic), random.Random(options.seed))  # noqa: S311 - test data
     headers = {"X-API-Key": options.api_key} if options.api_key else {}
     summary, budget = Summary(), [options.count if options.count is not None else -1]
     limits = httpx.Limits(max_connections=options.concurrency)
@@ -236,6 +237,7 @@ def print_summary(summary: Summary, console: Console) -> None:
 def parse_args(argv: list[str] | None = None) -> Options:
     parser = argparse.ArgumentParser(prog="python -m ingest_api.generator", description=__doc__)
     parser.add_argument("topic", nargs="?", default="appclickstream", help="schema/topic name")
+    parser.add_argument("--schema", help="schema file name under schemas/ (default: the topic)")
     parser.add_argument("--delay", type=float, default=0.0, help="seconds each worker waits between posts")
     parser.add_argument("--rate", type=float, help="events per second over all workers")
     parser.add_argument("--count", type=int, help="events to send")

@@ -181,6 +181,18 @@ def generate(ctx: typer.Context) -> None:
     raise typer.Exit(main(args))
 
 
+bench_app = typer.Typer(help="Benchmarks against the running stack (figures printed and saved as JSON).")
+app.add_typer(bench_app, name="bench")
+
+
+@bench_app.command("ingest")
+def bench_ingest(events: int = 50_000, clients: int = 32) -> None:
+    """HTTP batch and single-event paths against a bare confluent-kafka producer."""
+    from dataplat.bench.ingest import run
+
+    run(get_settings(), console, events=events, clients=clients)
+
+
 @app.command(name="compose-render", context_settings=PASS_THROUGH)
 def compose_render(ctx: typer.Context) -> None:
     """Render compose/config from the same settings and templates as the native stack."""
