@@ -193,6 +193,34 @@ def bench_ingest(events: int = 50_000, clients: int = 32) -> None:
     run(get_settings(), console, events=events, clients=clients)
 
 
+@bench_app.command("streaming")
+def bench_streaming(samples: int = 20, seconds: int = 30) -> None:
+    """Freshness (produce -> visible in Trino, p50/p95) and the sustained rate the app keeps up with."""
+    from dataplat.bench.report import save_report
+    from dataplat.bench.streaming import run_bench
+
+    settings = get_settings()
+    figures = run_bench(settings, samples=samples, seconds=seconds, console=console)
+    console.print(f"report saved to {save_report(settings, 'streaming', figures)}")
+
+
+@app.command()
+def compact(
+    dataset: Annotated[str, typer.Argument(help="what to compact: clickstream")],
+    date: Annotated[str, typer.Option(help="the day (yyyy-MM-dd) whose small files are folded")],
+) -> None:
+    """Fold a day's small files into compact ones without changing any query result."""
+    import datetime as dt
+
+    from dataplat.compaction import compact_clickstream
+
+    if dataset != "clickstream":
+        _fail(DataplatError(f"unknown dataset {dataset!r}; known: clickstream"))
+    with console.status(f"compacting {dataset} for {date}..."):
+        summary = compact_clickstream(get_settings(), dt.date.fromisoformat(date))
+    console.print(summary)
+
+
 @app.command(name="compose-render", context_settings=PASS_THROUGH)
 def compose_render(ctx: typer.Context) -> None:
     """Render compose/config from the same settings and templates as the native stack."""
