@@ -16,6 +16,7 @@ def _platform() -> Any:
     return get_settings()
 
 
+@lru_cache(maxsize=64)
 def is_loopback(host: str) -> bool:
     """True for 127.0.0.0/8, ::1 and ``localhost``; anything else is reachable from outside."""
     if host == "localhost":
@@ -39,7 +40,7 @@ class IngestSettings(BaseSettings):
     max_body_bytes: int = 1_048_576
     max_batch_records: int = 1000
     delivery_timeout_ms: int = 10_000  # librdkafka message.timeout.ms: the bound on "written or 503"
-    linger_ms: int = 5
+    linger_ms: int = 1  # small: a single event waits for its own ack; concurrency batches anyway
     schema_cache_ttl_s: float = 30.0
     registry_timeout_s: float = 3.0
     retry_after_s: int = 5

@@ -38,6 +38,10 @@ class UnsupportedMediaType(IngestError):
     status, code = 415, "unsupported_media_type"
 
 
+class InvalidTopic(IngestError):
+    status, code = 422, "invalid_topic"
+
+
 class InvalidJson(IngestError):
     status, code = 400, "invalid_json"
 

@@ -17,6 +17,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from ingest_api.config import IngestSettings, get_ingest_settings
+from ingest_api.dependencies import API_KEY_HEADER
 from ingest_api.errors import IngestError, Unavailable
 from ingest_api.producer import EventProducer
 from ingest_api.registry import SchemaSource
@@ -35,8 +36,9 @@ def _settings(app: FastAPI) -> IngestSettings:
 
 def build_service(settings: IngestSettings) -> IngestService:
     registry = SchemaRegistryClient.new_client(settings.registry_config())  # mock:// URLs for tests
-    producer = EventProducer(settings.producer_config(), registry, retry_after=settings.retry_after_s)
-    return IngestService(settings, SchemaSource(registry, retry_after=settings.retry_after_s), producer)
+    producer = EventProducer(settings.producer_config(), retry_after=settings.retry_after_s)
+    schemas = SchemaSource(registry, retry_after=settings.retry_after_s, ttl_s=settings.schema_cache_ttl_s)
+    return IngestService(settings, schemas, producer)
 
 
 @asynccontextmanager
@@ -83,7 +85,21 @@ def create_app(service_factory: Callable[[IngestSettings], IngestService] = buil
     app.add_exception_handler(IngestError, _domain_error)
     app.include_router(events.router)
     app.include_router(health.router)
+    _document_api_key(app)
     return app
+
+
+def _document_api_key(app: FastAPI) -> None:
+    """Declare the X-API-Key scheme the event routes check (they use no security dependency)."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schemes = generate().setdefault("components", {}).setdefault("securitySchemes", {})
+            schemes["APIKeyHeader"] = {"type": "apiKey", "in": "header", "name": API_KEY_HEADER}
+        return app.openapi_schema  # type: ignore[return-value]
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 app = create_app()

@@ -1,13 +1,16 @@
 """The latest schema of a topic's subject (``{topic}-value``), with a validator compiled per schema id.
 
-The schema registry client keeps the latest version per subject for ``schema_cache_ttl_s`` (the
-serializer reads the same cache), so an evolved schema is picked up within the TTL and a subject
-that is missing from the cache is fetched on first use.
+Lookups are cached per topic for ``schema_cache_ttl_s`` so the request path never waits on the
+registry while the entry is fresh (:meth:`SchemaSource.cached`, safe on the event loop); a stale
+or missing entry is fetched with :meth:`SchemaSource.latest` (blocking: call it from a worker
+thread). An evolved schema is therefore picked up within about the TTL.
 """
 
 from __future__ import annotations
 
 import threading
+import time
+from dataclasses import dataclass
 
 import httpx
 from confluent_kafka.schema_registry import RegisteredSchema, SchemaRegistryClient
@@ -24,17 +27,39 @@ def subject_for(topic: str) -> str:
     return f"{topic}-value"
 
 
+@dataclass(frozen=True)
+class TopicSchema:
+    """The latest registered schema of a topic and the validator/encoder compiled from it."""
+
+    registered: RegisteredSchema
+    validator: RecordValidator
+    fetched_at: float
+
+    @property
+    def schema_id(self) -> int:
+        return self.registered.schema_id if self.registered.schema_id is not None else -1
+
+
 class SchemaSource:
     """Latest registered schema of a topic and its :class:`RecordValidator`."""
 
-    def __init__(self, client: SchemaRegistryClient, *, retry_after: int = 5) -> None:
+    def __init__(self, client: SchemaRegistryClient, *, retry_after: int = 5, ttl_s: float = 30.0) -> None:
         self.client = client
         self.retry_after = retry_after
+        self.ttl_s = ttl_s
         self._validators: dict[int, RecordValidator] = {}
+        self._topics: dict[str, TopicSchema] = {}
         self._lock = threading.Lock()
 
-    def latest(self, topic: str) -> tuple[RegisteredSchema, RecordValidator]:
-        """Blocking on a cache miss (call it from a worker thread)."""
+    def cached(self, topic: str) -> TopicSchema | None:
+        """The topic's entry while it is fresh, else None (never blocks)."""
+        entry = self._topics.get(topic)
+        if entry is None or time.monotonic() - entry.fetched_at >= self.ttl_s:
+            return None
+        return entry
+
+    def latest(self, topic: str) -> TopicSchema:
+        """Fetch (through the client's own TTL cache) and remember; blocks on a registry call."""
         subject = subject_for(topic)
         try:
             registered = self.client.get_latest_version(subject)
@@ -52,7 +77,9 @@ class SchemaSource:
             raise RegistryUnavailable(
                 f"schema registry unreachable: {type(error).__name__}", retry_after=self.retry_after
             ) from error
-        return registered, self._validator(registered)
+        entry = TopicSchema(registered, self._validator(registered), time.monotonic())
+        self._topics[topic] = entry
+        return entry
 
     def _validator(self, registered: RegisteredSchema) -> RecordValidator:
         schema_id = registered.schema_id if registered.schema_id is not None else -1

@@ -1,20 +1,36 @@
-"""POST events to a topic: one, or a batch with a result per record."""
+"""POST events to a topic: one, or a batch with a result per record.
+
+The handlers take the raw request (no body model, no sync dependencies) and answer with
+orjson: the single-event path is hot.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+import re
+from typing import Any
 
-from fastapi import APIRouter, Path
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Request, Response
 
-from ingest_api.dependencies import ApiKey, BatchBody, EventBody, ServiceDep, SettingsDep
-from ingest_api.service import raise_for_outcome
+from ingest_api.dependencies import (
+    authorize,
+    current_settings,
+    event_batch,
+    get_service,
+    json_body,
+    json_response,
+)
+from ingest_api.errors import InvalidTopic
+from ingest_api.service import IngestService, raise_for_outcome
 
-router = APIRouter(prefix="/topics", tags=["events"], dependencies=[ApiKey])
-Topic = Annotated[
-    str,
-    Path(pattern=r"^[A-Za-z0-9._-]{1,249}$", description="Kafka topic; its schema is subject {topic}-value"),
-]
+router = APIRouter(prefix="/topics", tags=["events"])
+TOPIC = re.compile(r"[A-Za-z0-9._-]{1,249}")
+TOPIC_PARAMETER = {
+    "name": "topic",
+    "in": "path",
+    "required": True,
+    "description": "Kafka topic; its schema is subject {topic}-value",
+    "schema": {"type": "string", "pattern": f"^{TOPIC.pattern}$"},
+}
 EXAMPLE = {
     "username": "alice",
     "page": "/checkout",
@@ -25,7 +41,20 @@ EXAMPLE = {
 
 def _body_doc(schema: dict[str, Any], example: Any) -> dict[str, Any]:
     content = {"application/json": {"schema": schema, "example": example}}
-    return {"requestBody": {"required": True, "content": content}}
+    return {
+        "requestBody": {"required": True, "content": content},
+        "parameters": [TOPIC_PARAMETER],
+        "security": [{"APIKeyHeader": []}],
+    }
+
+
+def _prepare(request: Request) -> tuple[str, IngestService]:
+    """Auth and the topic name, without FastAPI's dependency machinery (the path is hot)."""
+    authorize(request)
+    topic: str = request.path_params["topic"]
+    if TOPIC.fullmatch(topic) is None:
+        raise InvalidTopic(f"not a valid topic name: {topic!r:.80}")
+    return topic, get_service(request)
 
 
 @router.post(
@@ -41,16 +70,20 @@ def _body_doc(schema: dict[str, Any], example: Any) -> dict[str, Any]:
         503: {"description": "Kafka or the registry is unreachable; retry after Retry-After"},
     },
 )
-async def post_event(topic: Topic, service: ServiceDep, event: EventBody) -> dict[str, Any]:
+async def post_event(request: Request) -> Response:
+    topic, service = _prepare(request)
+    event = await json_body(request, current_settings(request))
     outcome = await service.ingest(topic, [event])
     raise_for_outcome(outcome, service.settings.retry_after_s)
     result = outcome.results[0]
-    return {
-        "topic": topic,
-        "schema_id": outcome.schema_id,
-        "partition": result.partition,
-        "offset": result.offset,
-    }
+    return json_response(
+        {
+            "topic": topic,
+            "schema_id": outcome.schema_id,
+            "partition": result.partition,
+            "offset": result.offset,
+        }
+    )
 
 
 @router.post(
@@ -64,10 +97,9 @@ async def post_event(topic: Topic, service: ServiceDep, event: EventBody) -> dic
         503: {"description": "records not confirmed by Kafka (see results) or a dependency down"},
     },
 )
-async def post_batch(
-    topic: Topic, service: ServiceDep, settings: SettingsDep, events: BatchBody
-) -> JSONResponse:
-    outcome = await service.ingest(topic, events)
+async def post_batch(request: Request) -> Response:
+    topic, service = _prepare(request)
+    settings = current_settings(request)
+    outcome = await service.ingest(topic, await event_batch(request, settings))
     raise_for_outcome(outcome, settings.retry_after_s)
-    status = 207 if outcome.count("rejected") else 200
-    return JSONResponse(outcome.as_dict(), status_code=status)
+    return json_response(outcome.as_dict(), 207 if outcome.count("rejected") else 200)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import asyncio
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from ingest_api.dependencies import ServiceDep
+from ingest_api.dependencies import get_service
 from ingest_api.errors import Unavailable
 
 router = APIRouter(tags=["operations"])
@@ -20,7 +20,8 @@ async def healthz() -> dict[str, str]:
 
 
 @router.get("/readyz", summary="Kafka and the schema registry are reachable")
-async def readyz(service: ServiceDep) -> JSONResponse:
+async def readyz(request: Request) -> JSONResponse:
+    service = get_service(request)
     checks = {"kafka": service.producer.check_cluster, "registry": service.schemas.ping}
     results = await asyncio.gather(
         *(asyncio.to_thread(check) for check in checks.values()), return_exceptions=True

@@ -1,14 +1,15 @@
 """The ingest API against the real Kafka and schema registry.
 
-Uses the session fixtures ``settings`` and ``ingest_url``. For a run against an API started by
-hand, set ``INGEST_IT_URL`` (and ``DATAPLAT_EXTERNAL__REGISTRY_URL`` for another registry). The
-Kafka outage test stops and restarts Kafka with ``dataplat down/up kafka``: it runs only with
-``INGEST_IT_KAFKA_OUTAGE=1``.
+Uses the session fixtures ``stack``, ``settings`` and ``ingest_url``. The Kafka outage test stops
+and restarts Kafka through the stack; stopping Kafka also stops its dependents (the stack's own
+ingest API among them), so that test drives a private ingest API process of its own, and brings
+the whole stack back up afterwards.
 """
 
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -26,17 +27,11 @@ from confluent_kafka.schema_registry.avro import AvroDeserializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 
 from dataplat.paths import paths_for
+from dataplat.runtime import Stack
 from dataplat.secrets import get_secret
 from dataplat.settings import REPO_ROOT, Settings
 
 SCHEMA = (REPO_ROOT / "schemas" / "appclickstream.avsc").read_text()
-DATAPLAT = str(Path(sys.executable).parent / "dataplat")
-
-if os.environ.get("INGEST_IT_URL"):  # temporary: an ingest API started by hand
-
-    @pytest.fixture(scope="session")
-    def ingest_url() -> str:
-        return os.environ["INGEST_IT_URL"]
 
 
 def _event(marker: str, i: int, **overrides: Any) -> dict[str, Any]:
@@ -163,33 +158,90 @@ def test_unknown_topic_is_404(api: httpx.Client) -> None:
     assert response.status_code == 404
 
 
-@pytest.mark.skipif(
-    os.environ.get("INGEST_IT_KAFKA_OUTAGE") != "1",
-    reason="stops Kafka: set INGEST_IT_KAFKA_OUTAGE=1 when nobody else uses it",
-)
-def test_kafka_outage_is_503_and_nothing_is_lost(
-    api: httpx.Client, settings: Settings, registry: SchemaRegistryClient, topic: str
-) -> None:
-    marker = uuid.uuid4().hex[:8]
-    assert api.post(f"/topics/{topic}", json=_event(marker, 0)).status_code == 200  # producer is warm
-    subprocess.run([DATAPLAT, "down", "kafka"], check=True, timeout=120)
-    pending, answers = list(range(1, 21)), Counter[int]()
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def private_api(settings: Settings, tmp_path: Path) -> Iterator[httpx.Client]:
+    """An ingest API process of this test's own (the stack's stops with Kafka), on loopback."""
+    port = _free_port()
+    env = {
+        **os.environ,
+        "INGEST_BIND_HOST": "127.0.0.1",
+        "INGEST_REQUIRE_API_KEY": "false",
+        "INGEST_DELIVERY_TIMEOUT_MS": "5000",
+    }
+    log = (tmp_path / "ingest-api.log").open("wb")
+    argv = [sys.executable, "-m", "uvicorn", "ingest_api.main:app", "--host", "127.0.0.1"]
+    process = subprocess.Popen(
+        [*argv, "--port", str(port), "--timeout-graceful-shutdown", "20"],
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30)
     try:
+        _wait_ready(client, process, timeout_s=60)
+        yield client
+    finally:
+        client.close()
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+        log.close()
+
+
+def _wait_ready(client: httpx.Client, process: subprocess.Popen[bytes] | None, timeout_s: float) -> None:
+    """Until /readyz says Kafka and the registry answer (the API's own readiness contract)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        assert process is None or process.poll() is None, "the ingest API process exited"
+        try:
+            if client.get("/readyz", timeout=5).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        assert time.monotonic() < deadline, f"ingest API not ready within {timeout_s:.0f} s"
+        time.sleep(0.5)
+
+
+def test_kafka_outage_is_503_and_nothing_is_lost(
+    stack: Stack,
+    private_api: httpx.Client,
+    settings: Settings,
+    registry: SchemaRegistryClient,
+    topic: str,
+) -> None:
+    """While Kafka is down every write is 503 with Retry-After, in bounded time; after it is back
+    the retried events are written, and Kafka holds each event exactly once."""
+    marker = uuid.uuid4().hex[:8]
+    warm = private_api.post(f"/topics/{topic}", json=_event(marker, 0))
+    assert warm.status_code == 200, warm.text  # producer connected, schema cached
+    pending = list(range(1, 21))
+    try:
+        stack.down(["kafka"])  # also stops Kafka's dependents in the stack; ours keeps running
         for i in pending:
             started = time.monotonic()
-            response = api.post(f"/topics/{topic}", json=_event(marker, i))
-            answers[response.status_code] += 1
+            response = private_api.post(f"/topics/{topic}", json=_event(marker, i))
             assert response.status_code == 503, response.text
             assert int(response.headers["retry-after"]) > 0
-            assert time.monotonic() - started < 20  # bounded by the delivery timeout
+            assert time.monotonic() - started < 15  # bounded by the delivery timeout (5 s here)
     finally:
-        subprocess.run([DATAPLAT, "up", "kafka"], check=True, timeout=300)
-    deadline = time.monotonic() + 120
-    while api.get("/readyz").status_code != 200:
-        assert time.monotonic() < deadline, "ingest API not ready after Kafka came back"
-        time.sleep(1)
-    for i in pending:  # the client retries what got 503
-        response = api.post(f"/topics/{topic}", json=_event(marker, i))
-        assert response.status_code == 200, response.text
-    names = Counter(value["username"] for _, _, value in _read_all(settings, registry, topic, expected=21))
-    assert names == Counter({f"{marker}-{i}": 1 for i in range(21)})
+        stack.up(["kafka"])
+    try:
+        _wait_ready(private_api, None, timeout_s=120)
+        for i in pending:  # the client retries what got 503
+            response = private_api.post(f"/topics/{topic}", json=_event(marker, i))
+            assert response.status_code == 200, response.text
+        records = _read_all(settings, registry, topic, expected=21)
+        names = Counter(value["username"] for _, _, value in records)
+        assert names == Counter({f"{marker}-{i}": 1 for i in range(21)})
+    finally:
+        stack.up()  # the dependents that down(["kafka"]) stopped (ingest-api, streaming, ...)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,6 +12,7 @@ from typing import Any
 import pytest
 from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 from fastapi.testclient import TestClient
+from fastavro import parse_schema, schemaless_reader
 
 from ingest_api.config import IngestSettings, get_ingest_settings
 from ingest_api.errors import KafkaUnavailable
@@ -21,6 +23,12 @@ from ingest_api.service import IngestService
 
 SCHEMA = (Path(__file__).resolve().parents[3] / "schemas" / "appclickstream.avsc").read_text()
 TOPIC = "appclickstream"
+
+
+def decode(value: bytes) -> dict[str, Any]:
+    """A written record (Confluent wire format) back to a dict, with the test schema."""
+    assert value[:1] == b"\x00"
+    return schemaless_reader(io.BytesIO(value[5:]), parse_schema(json.loads(SCHEMA)))  # type: ignore[return-value]
 
 
 def event(**overrides: Any) -> dict[str, Any]:
@@ -50,11 +58,12 @@ class FakeProducer:
         if self.down:
             raise KafkaUnavailable("kafka unreachable (all brokers down)", retry_after=7)
 
+    @property
+    def known_down(self) -> bool:
+        return self.down
+
     def check_cluster(self, timeout_s: float = 2.0) -> None:
         self.ensure_available()
-
-    def encode(self, topic: str, value: dict[str, Any]) -> bytes:
-        return json.dumps(value).encode()
 
     def send(
         self, topic: str, value: bytes, loop: asyncio.AbstractEventLoop, key: bytes | None = None

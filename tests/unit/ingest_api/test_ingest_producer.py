@@ -10,8 +10,9 @@ from confluent_kafka.schema_registry import SchemaRegistryClient
 
 from ingest_api.errors import KafkaUnavailable
 from ingest_api.producer import EventProducer
+from ingest_api.registry import SchemaSource
 
-from .conftest import TOPIC, event
+from .conftest import TOPIC, decode, event
 
 
 def _free_port() -> int:
@@ -21,7 +22,7 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def dead_producer(registry: SchemaRegistryClient) -> EventProducer:
+def dead_producer() -> EventProducer:
     config = {
         "bootstrap.servers": f"127.0.0.1:{_free_port()}",
         "acks": "all",
@@ -29,28 +30,53 @@ def dead_producer(registry: SchemaRegistryClient) -> EventProducer:
         "message.timeout.ms": 300,
         "reconnect.backoff.max.ms": 100,
     }
-    producer = EventProducer(config, registry, retry_after=3)
+    producer = EventProducer(config, retry_after=3)
     producer.start()
     yield producer
     producer.close(timeout_s=1)
 
 
-def test_encoding_uses_the_confluent_wire_format(
-    dead_producer: EventProducer, registry: SchemaRegistryClient
-) -> None:
-    payload = dead_producer.encode(TOPIC, event())
-    schema_id = registry.get_latest_version(f"{TOPIC}-value").schema_id
-    assert payload[0] == 0 and int.from_bytes(payload[1:5], "big") == schema_id
+def test_encoding_uses_the_confluent_wire_format(registry: SchemaRegistryClient) -> None:
+    schema = SchemaSource(registry).latest(TOPIC)
+    payload = schema.validator.encode(event(), schema.schema_id)
+    assert schema.schema_id == registry.get_latest_version(f"{TOPIC}-value").schema_id
+    assert payload[0] == 0 and int.from_bytes(payload[1:5], "big") == schema.schema_id
+    assert decode(payload)["username"] == "alice"
+
+
+def test_schema_is_served_from_the_cache_while_fresh(registry: SchemaRegistryClient) -> None:
+    source = SchemaSource(registry, ttl_s=60)
+    assert source.cached(TOPIC) is None
+    entry = source.latest(TOPIC)
+    assert source.cached(TOPIC) is entry
+    assert SchemaSource(registry, ttl_s=0).cached(TOPIC) is None
 
 
 def test_undeliverable_record_settles_its_future_with_an_error(dead_producer: EventProducer) -> None:
     async def send_and_wait():
-        future = dead_producer.send(TOPIC, dead_producer.encode(TOPIC, event()), asyncio.get_running_loop())
+        future = dead_producer.send(TOPIC, b"\x00\x00\x00\x00\x01", asyncio.get_running_loop())
         return await asyncio.wait_for(future, timeout=10)
 
     delivery = asyncio.run(send_and_wait())
     assert not delivery.ok and delivery.retriable
     assert "timed out" in (delivery.error or "").lower()
+
+
+def test_reports_are_served_on_the_event_loop_thread(dead_producer: EventProducer) -> None:
+    """No poll thread: the pump task runs the callbacks, so futures settle without a hand-off."""
+    import threading
+
+    async def send_and_wait():
+        loop = asyncio.get_running_loop()
+        dead_producer.start()
+        settled_on: list[int] = []
+        future = dead_producer.send(TOPIC, b"\x00\x00\x00\x00\x01", loop)
+        future.add_done_callback(lambda _: settled_on.append(threading.get_ident()))
+        await asyncio.wait_for(future, timeout=10)
+        await asyncio.sleep(0)
+        return settled_on
+
+    assert asyncio.run(send_and_wait()) == [threading.get_ident()]
 
 
 def test_cluster_check_fails_fast_when_nothing_listens(dead_producer: EventProducer) -> None:
