@@ -13,7 +13,12 @@ import time
 from dataclasses import dataclass
 
 import httpx
-from confluent_kafka.schema_registry import RegisteredSchema, SchemaRegistryClient
+from confluent_kafka.schema_registry import (
+    RegisteredSchema,
+    SchemaRegistryClient,
+    topic_subject_name_strategy,
+)
+from confluent_kafka.schema_registry.avro import AvroSerializer
 from confluent_kafka.schema_registry.error import SchemaRegistryError
 
 from ingest_api.errors import RegistryUnavailable, SubjectNotFound, UnsupportedSchema
@@ -33,6 +38,7 @@ class TopicSchema:
 
     registered: RegisteredSchema
     validator: RecordValidator
+    serializer: AvroSerializer  # confluent-kafka's: Confluent wire format with this schema's id
     fetched_at: float
 
     @property
@@ -77,7 +83,9 @@ class SchemaSource:
             raise RegistryUnavailable(
                 f"schema registry unreachable: {type(error).__name__}", retry_after=self.retry_after
             ) from error
-        entry = TopicSchema(registered, self._validator(registered), time.monotonic())
+        entry = TopicSchema(
+            registered, self._validator(registered), self._serializer(registered), time.monotonic()
+        )
         self._topics[topic] = entry
         return entry
 
@@ -92,6 +100,15 @@ class SchemaSource:
             with self._lock:
                 self._validators[schema_id] = validator
         return validator
+
+    def _serializer(self, registered: RegisteredSchema) -> AvroSerializer:
+        """Encodes with exactly the registered version (no lookups, never registers)."""
+        conf = {
+            "auto.register.schemas": False,
+            "use.schema.id": registered.schema_id,
+            "subject.name.strategy": topic_subject_name_strategy,
+        }
+        return AvroSerializer(self.client, registered.schema.schema_str, conf=conf)
 
     def ping(self) -> None:
         """Raises when the registry does not answer (readiness)."""

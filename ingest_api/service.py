@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from confluent_kafka.serialization import MessageField, SerializationContext, SerializationError
+
 from ingest_api import metrics
 from ingest_api.config import IngestSettings
 from ingest_api.errors import IngestError, KafkaUnavailable, RecordsRejected, Unavailable
@@ -113,7 +115,7 @@ class IngestService:
                 outcome.results.append(self._reject(topic, index, record, errors, schema_id))
                 continue
             outcome.results.append(RecordResult(index, "accepted"))
-            encoded[index] = (self._key(value), self._encode(schema, value))
+            encoded[index] = (self._key(value), self._encode(topic, schema, value))
         futures: dict[int, asyncio.Future[Delivery]] = {}
         for index, (key, value) in encoded.items():
             try:
@@ -129,10 +131,10 @@ class IngestService:
         return outcome, futures
 
     @staticmethod
-    def _encode(schema: TopicSchema, value: dict[str, Any]) -> bytes:
+    def _encode(topic: str, schema: TopicSchema, value: dict[str, Any]) -> bytes:
         try:
-            return schema.validator.encode(value, schema.schema_id)
-        except (TypeError, ValueError) as error:  # validated against the same schema: a bug
+            return schema.serializer(value, SerializationContext(topic, MessageField.VALUE))  # type: ignore[no-any-return]
+        except (TypeError, ValueError, SerializationError) as error:  # validated against it: a bug
             raise IngestError(f"encoding failed after validation: {error}") from error
 
     def _key(self, value: dict[str, Any]) -> bytes | None:

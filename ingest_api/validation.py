@@ -3,19 +3,17 @@
 The fast path is one fastavro ``validate`` call per record; only a failing record is taken apart
 field by field to explain every problem. ``timestamp-millis`` fields accept epoch millis or an
 ISO-8601 string (naive times are UTC) and are converted to millis before validation. A valid
-record is encoded with the same parsed schema (fastavro's schemaless writer), so what was
-validated is exactly what is written.
+record is then encoded by confluent-kafka's ``AvroSerializer`` with the same registered version.
 """
 
 from __future__ import annotations
 
-import io
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from fastavro import parse_schema, schemaless_writer
+from fastavro import parse_schema
 from fastavro.validation import validate
 
 MAGIC = b"\x00"  # Confluent wire format: magic byte, 4-byte schema id, Avro body
@@ -124,13 +122,6 @@ class RecordValidator:
         if not errors and validate(record, self.parsed, raise_errors=False):
             return record, []
         return record, errors + self._explain(record, skip={e.field for e in errors})
-
-    def encode(self, record: dict[str, Any], schema_id: int) -> bytes:
-        """Confluent wire format of a record that passed :meth:`check` (its normalised value)."""
-        buffer = io.BytesIO()
-        buffer.write(MAGIC + schema_id.to_bytes(4, "big"))
-        schemaless_writer(buffer, self.parsed, record)
-        return buffer.getvalue()
 
     def _explain(self, record: dict[str, Any], skip: set[str]) -> list[FieldError]:
         errors = []

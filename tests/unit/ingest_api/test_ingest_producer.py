@@ -7,6 +7,7 @@ import socket
 
 import pytest
 from confluent_kafka.schema_registry import SchemaRegistryClient
+from confluent_kafka.serialization import MessageField, SerializationContext
 
 from ingest_api.errors import KafkaUnavailable
 from ingest_api.producer import EventProducer
@@ -38,7 +39,9 @@ def dead_producer() -> EventProducer:
 
 def test_encoding_uses_the_confluent_wire_format(registry: SchemaRegistryClient) -> None:
     schema = SchemaSource(registry).latest(TOPIC)
-    payload = schema.validator.encode(event(), schema.schema_id)
+    value, errors = schema.validator.check(event())
+    assert errors == []
+    payload = schema.serializer(value, SerializationContext(TOPIC, MessageField.VALUE))
     assert schema.schema_id == registry.get_latest_version(f"{TOPIC}-value").schema_id
     assert payload[0] == 0 and int.from_bytes(payload[1:5], "big") == schema.schema_id
     assert decode(payload)["username"] == "alice"
