@@ -16,6 +16,7 @@ from dataplat.errors import DataplatError, ServiceFailedToStart
 from dataplat.progress import StartupProgress
 from dataplat.runtime import Stack
 from dataplat.settings import get_settings
+from dataplat.sql_shell import sql
 from dataplat.status_table import status_table
 
 app = typer.Typer(help="A Hadoop-style data platform on one machine.", no_args_is_help=True)
@@ -41,23 +42,23 @@ def _fail(error: DataplatError) -> None:
 
 @app.command()
 def install(force: bool = typer.Option(False, help="reinstall even when up to date")) -> None:
-    """Install the JVM services (Maven) into the data directory."""
+    """Install the services: JVM ones with Maven, SQLPad with npm, Superset in its own venv."""
     stack = _stack()
-    with console.status("installing JVM services with Maven (first run downloads ~700 MB)..."):
+    with console.status("installing services (the first run downloads ~1.5 GB)..."):
         started = time.monotonic()
         try:
-            changed = installer.install_jvm(stack.paths, force=force, java_home=stack.ctx.java17)
+            changed = installer.install_all(stack.paths, force=force, java_home=stack.ctx.java17)
         except DataplatError as error:
             _fail(error)
-    verb = "installed" if changed else "already installed"
-    console.print(f"JVM services {verb} in {stack.paths.dist} ({time.monotonic() - started:.0f} s)")
+    what = ", ".join(changed) + " installed" if changed else "everything already installed"
+    console.print(f"{what} in {stack.paths.dist} ({time.monotonic() - started:.0f} s)")
 
 
 @app.command()
 def up(services: ServiceNames = None) -> None:
     """Start services (and what they need) and wait until each is healthy."""
     stack = _stack()
-    if not installer.jvm_installed(stack.paths):
+    if not installer.installed(stack.paths):
         install(force=False)
     started = time.monotonic()
     already = {s.name for s in stack.status() if s.readiness.ok}
@@ -181,6 +182,8 @@ def generate(ctx: typer.Context) -> None:
     raise typer.Exit(main(args))
 
 
+app.command()(sql)
+
 bench_app = typer.Typer(help="Benchmarks against the running stack (figures printed and saved as JSON).")
 app.add_typer(bench_app, name="bench")
 
@@ -202,6 +205,14 @@ def bench_streaming(samples: int = 20, seconds: int = 30) -> None:
     settings = get_settings()
     figures = run_bench(settings, samples=samples, seconds=seconds, console=console)
     console.print(f"report saved to {save_report(settings, 'streaming', figures)}")
+
+
+@bench_app.command("sql")
+def bench_sql(runs: int = 20) -> None:
+    """Trino latency of the dashboard queries (p50/p95 over RUNS)."""
+    from dataplat.bench.sql import run_bench
+
+    run_bench(get_settings(), runs=runs, console=console)
 
 
 @app.command()

@@ -37,23 +37,28 @@ JVM_FLAGS = (
 )
 
 
-def catalog_templates() -> list[Path]:
-    """The reviewable catalog files shipped in the ``catalog`` package."""
-    folder = resources.files("catalog") / "trino"
-    return sorted(Path(str(entry)) for entry in folder.iterdir() if entry.name.endswith(".properties"))
+def catalog_templates(kind: str = "trino", suffix: str = ".properties") -> list[Path]:
+    """The reviewable files shipped in the ``catalog`` package (``catalog/<kind>/*<suffix>``)."""
+    folder = resources.files("catalog") / kind
+    return sorted(Path(str(entry)) for entry in folder.iterdir() if entry.name.endswith(suffix))
 
 
 def render_catalogs(ctx: Context) -> Path:
-    """Render ``catalog/trino/*.properties`` (hosts, ports, paths only) into ``conf/trino/catalog``."""
-    target = ctx.paths.conf / "trino" / "catalog"
-    target.mkdir(parents=True, exist_ok=True)
+    """Render ``catalog/trino/*.properties`` into ``conf/trino/catalog`` and the Kafka table
+    descriptions ``catalog/kafka/*.json`` into ``conf/trino/kafka`` (hosts, ports, paths only)."""
     env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)  # noqa: S701
-    for template in catalog_templates():
-        text = env.from_string(template.read_text()).render(s=ctx.settings, paths=ctx.paths, ctx=ctx)
-        out = target / template.name
-        if not out.exists() or out.read_text() != text:
-            out.write_text(text)
-    return target
+    targets = {
+        ("trino", ".properties"): ctx.paths.conf / "trino" / "catalog",
+        ("kafka", ".json"): ctx.paths.conf / "trino" / "kafka",
+    }
+    for (kind, suffix), target in targets.items():
+        target.mkdir(parents=True, exist_ok=True)
+        for template in catalog_templates(kind, suffix):
+            text = env.from_string(template.read_text()).render(s=ctx.settings, paths=ctx.paths, ctx=ctx)
+            out = target / template.name
+            if not out.exists() or out.read_text() != text:
+                out.write_text(text)
+    return targets[("trino", ".properties")]
 
 
 def trino_probe(url: str) -> Probe:

@@ -1,0 +1,1 @@
+"""Example jobs for users: plain ``spark-submit`` after ``eval "$(dataplat env)"``."""
