@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from dataplat.runtime import Stack
-from dataplat.settings import REPO_ROOT, Settings, get_settings
+from dataplat.settings import REPO_ROOT
 
 CHROMIUM = Path(os.environ.get("DATAPLAT_CHROMIUM", "/usr/bin/chromium"))  # Debian package `chromium`
 CHROMIUM_ARGS = [
@@ -29,14 +29,8 @@ ARTIFACTS = REPO_ROOT / "test-artifacts"
 
 
 @pytest.fixture(scope="session")
-def settings() -> Settings:
-    return get_settings()
-
-
-@pytest.fixture(scope="session")
-def stack(settings: Settings) -> Stack:
-    """SQLPad and Superset with their setup done (and what they need); never stopped here."""
-    stack = Stack(settings)
+def sql_tools(stack: Stack) -> Stack:
+    """SQLPad and Superset with their setup done (re-run now that the pipelines' tables exist)."""
     stack.up(["sqlpad-setup", "superset-setup"])
     return stack
 

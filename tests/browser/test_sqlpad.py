@@ -27,7 +27,9 @@ def sign_in(page: Page, settings: Settings) -> None:
 
 
 @pytest.mark.parametrize("query", ["grouped_insights", "clickstream counts"])
-def test_saved_query_runs_and_shows_rows(stack: Stack, settings: Settings, page: Page, query: str) -> None:
+def test_saved_query_runs_and_shows_rows(
+    sql_tools: Stack, settings: Settings, page: Page, query: str
+) -> None:
     sign_in(page, settings)
     saved = page.request.get(f"{sqlpad.base_url(settings)}/api/queries").json()["queries"]
     query_id = next(q["_id"] for q in saved if q["name"] == query)

@@ -58,7 +58,7 @@ def expected_charts(settings: Settings) -> list[str]:
         return [chart["slice_name"] for chart in response.json()["result"]]
 
 
-def test_dashboard_charts_show_data(stack: Stack, settings: Settings, page: Page) -> None:
+def test_dashboard_charts_show_data(sql_tools: Stack, settings: Settings, page: Page) -> None:
     produce_live_clicks(settings)
     charts = expected_charts(settings)
     assert {chart.name for chart in superset.CHARTS} == set(charts), (
