@@ -180,6 +180,8 @@ class Stack:
         spec = self.specs[name]
         info = self.supervisor.info(name)
         timeout = spec.start_timeout_s or self.ctx.settings.ready_timeout_s
+        if spec.kind is Kind.ONESHOT and info.state == "EXITED" and info.exit_status == 0:
+            return  # finished successfully since it was probed: the next poll marks it done
         exited = info.state in {"FATAL", "EXITED"} or (spec.kind is Kind.ONESHOT and info.state == "BACKOFF")
         if exited or time.monotonic() - since > timeout:
             reason = result.reason if not exited else f"{info.state.lower()}: {result.reason}"
