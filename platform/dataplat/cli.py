@@ -207,6 +207,14 @@ def bench_streaming(samples: int = 20, seconds: int = 30) -> None:
     console.print(f"report saved to {save_report(settings, 'streaming', figures)}")
 
 
+@bench_app.command("batch")
+def bench_batch(records: int = 1_000_000, day: str = "2026-11-05") -> None:
+    """A day of RECORDS through the DAG's three tasks vs the same Spark jobs run bare."""
+    from dataplat.bench.batch import run
+
+    run(get_settings(), console, records=records, day=day)
+
+
 @bench_app.command("sql")
 def bench_sql(runs: int = 20) -> None:
     """Trino latency of the dashboard queries (p50/p95 over RUNS)."""
