@@ -17,16 +17,9 @@ import httpx
 from rich.console import Console
 from rich.table import Table
 
+from schema_registry.compatibility import LEVELS  # the Confluent API's level names
+
 SCHEMA_DIR = Path(__file__).resolve().parent
-LEVELS = (
-    "BACKWARD",
-    "BACKWARD_TRANSITIVE",
-    "FORWARD",
-    "FORWARD_TRANSITIVE",
-    "FULL",
-    "FULL_TRANSITIVE",
-    "NONE",
-)
 CONTENT_TYPE = "application/vnd.schemaregistry.v1+json"
 Action = Literal["create", "update", "unchanged", "incompatible"]
 _MISSING = object()
