@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from dataplat.runtime import Stack
-from dataplat.settings import REPO_ROOT
+from dataplat.settings import REPO_ROOT, Settings
 
 CHROMIUM = Path(os.environ.get("DATAPLAT_CHROMIUM", "/usr/bin/chromium"))  # Debian package `chromium`
 CHROMIUM_ARGS = [
@@ -28,8 +28,20 @@ CHROMIUM_ARGS = [
 ARTIFACTS = REPO_ROOT / "test-artifacts"
 
 
+BROWSER_DAY = "2026-11-06"  # a day of the batch DAG that the other tests do not write
+
+
 @pytest.fixture(scope="session")
-def sql_tools(stack: Stack) -> Stack:
+def batch_tables(stack: Stack, settings: Settings) -> None:
+    """``trusted.insights``/``grouped_insights`` as users get them: one real run of the DAG."""
+    from dataplat.bench.batch import run_dag
+
+    result = run_dag(settings, BROWSER_DAY, {"count": 2000, "seed": 11})
+    assert result.state == "success", f"the insights DAG did not succeed:\n{result.output[-3000:]}"
+
+
+@pytest.fixture(scope="session")
+def sql_tools(stack: Stack, batch_tables: None) -> Stack:
     """SQLPad and Superset with their setup done (re-run now that the pipelines' tables exist)."""
     stack.up(["sqlpad-setup", "superset-setup"])
     return stack

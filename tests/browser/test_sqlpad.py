@@ -34,6 +34,11 @@ def test_saved_query_runs_and_shows_rows(
     saved = page.request.get(f"{sqlpad.base_url(settings)}/api/queries").json()["queries"]
     query_id = next(q["_id"] for q in saved if q["name"] == query)
     page.goto(f"{sqlpad.base_url(settings)}/queries/{query_id}")
+    # Run only once the saved query and its connection are loaded: clicked earlier, SQLPad sends
+    # no connection id and its server fails with "Cannot read properties of null".
+    expect(page.get_by_role("textbox", name="Query name")).to_have_value(query, timeout=60_000)
+    expect(page.get_by_role("combobox")).to_have_value(re.compile(r".+"), timeout=60_000)
+    expect(page.locator("option:checked")).to_have_text("Trino lake (hive)", timeout=60_000)
     page.get_by_role("button", name="Run").click()
     counter = page.get_by_text(ROWS)
     expect(counter).to_be_visible(timeout=120_000)
