@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 
 from dataplat import demo
@@ -24,5 +25,11 @@ def test_spark_table_is_read_by_trino(stack: Stack, settings: Settings) -> None:
 
 
 def test_every_service_is_healthy(stack: Stack) -> None:
-    unhealthy = {s.name: s.readiness.reason for s in stack.status() if not s.readiness.ok}
+    """Every service is (or within a minute becomes) healthy: nothing crash-loops or hangs."""
+    deadline = time.monotonic() + 60
+    while True:
+        unhealthy = {s.name: s.readiness.reason for s in stack.status() if not s.readiness.ok}
+        if not unhealthy or time.monotonic() > deadline:
+            break
+        time.sleep(5)
     assert unhealthy == {}

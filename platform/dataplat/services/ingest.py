@@ -52,6 +52,7 @@ def specs(ctx: Context) -> list[ServiceSpec]:
             ports={"http": port},
             depends_on={
                 "kafka": Condition.HEALTHY,
+                "kafka-topics": Condition.COMPLETED,
                 "registry": Condition.HEALTHY,
                 "schemas": Condition.COMPLETED,
             },

@@ -100,4 +100,12 @@ def specs(ctx: Context) -> list[ServiceSpec]:
             hint=f"see {ctx.log_file('kafka')}; ports {', '.join(map(str, ports.values()))} must be free",
             url=f"kafka://{ctx.settings.kafka_bootstrap}",
         ),
+        ServiceSpec(
+            name="kafka-topics",
+            kind=Kind.ONESHOT,  # idempotent: runs every `up`, creates only what is missing
+            argv=(str(ctx.python_bin), "-m", "dataplat.topics"),
+            depends_on={"kafka": Condition.HEALTHY},
+            group="kafka",
+            hint="creates the click topic and its dead-letter topic",
+        ),
     ]

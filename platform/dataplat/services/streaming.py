@@ -58,6 +58,7 @@ def specs(ctx: Context) -> list[ServiceSpec]:
     )  # fmt: skip
     depends = {
         "kafka": Condition.HEALTHY,
+        "kafka-topics": Condition.COMPLETED,  # Spark's Kafka source fails on a missing topic
         "registry": Condition.HEALTHY,
         "metastore": Condition.HEALTHY,
         "hdfs-init": Condition.COMPLETED,
@@ -84,6 +85,7 @@ def _native(ctx: Context, name: str) -> bool:
     external = ctx.settings.external
     return {
         "kafka": external.kafka_bootstrap is None,
+        "kafka-topics": True,  # creates the topics on whichever Kafka is configured
         "registry": external.registry_url is None,
         "metastore": external.metastore_uri is None,
         "hdfs-init": external.hdfs_uri is None,

@@ -27,6 +27,7 @@ def test_ingest_api_spec(tmp_path: Path) -> None:
     assert ingest.specs(ctx)[1].env["INGEST_API_KEY"] == key  # generated once
     assert spec.depends_on == {
         "kafka": Condition.HEALTHY,
+        "kafka-topics": Condition.COMPLETED,
         "registry": Condition.HEALTHY,
         "schemas": Condition.COMPLETED,
     }
