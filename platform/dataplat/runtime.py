@@ -132,12 +132,12 @@ class Stack:
                         started[name] = time.monotonic()
                 probing = [name for name in started if name not in done]
                 results = dict(zip(probing, pool.map(self._check, probing), strict=True))
-                for name, result in results.items():
+                for name, (result, info) in results.items():
                     if result.ok:
                         done.add(name)
                         self.observe(name, "ready", result.reason)
                     else:
-                        self._fail_if_stuck(name, result, started[name])
+                        self._fail_if_stuck(name, result, info, started[name])
                         self.observe(name, "waiting", result.reason)
                 if len(done) < len(pending):
                     time.sleep(POLL_S)
@@ -162,26 +162,25 @@ class Stack:
         self.supervisor.start(name)
         return False
 
-    def _check(self, name: str) -> Readiness:
+    def _check(self, name: str) -> tuple[Readiness, ProcessInfo]:
+        """Readiness and the process state it was judged on (one supervisor call per poll)."""
         spec = self.specs[name]
         info = self.supervisor.info(name)
         if spec.kind is Kind.ONESHOT:
             if info.state == "EXITED" and info.exit_status == 0:
-                return Readiness.ready("completed")
+                return Readiness.ready("completed"), info
             if info.state in {"EXITED", "FATAL", "BACKOFF"}:
-                return Readiness.waiting(f"exited with status {info.exit_status}")
-            return Readiness.waiting(info.state.lower())
+                return Readiness.waiting(f"exited with status {info.exit_status}"), info
+            return Readiness.waiting(info.state.lower()), info
         if info.state not in {"RUNNING", "STARTING"}:
-            return Readiness.waiting(f"process {info.state.lower()}: {info.description}")
+            return Readiness.waiting(f"process {info.state.lower()}: {info.description}"), info
         assert spec.probe is not None, f"daemon {name} has no readiness probe"
-        return spec.probe()
+        return spec.probe(), info
 
-    def _fail_if_stuck(self, name: str, result: Readiness, since: float) -> None:
+    def _fail_if_stuck(self, name: str, result: Readiness, info: ProcessInfo, since: float) -> None:
+        """Judged on the same ``info`` as ``result``, so a oneshot finishing meanwhile is no failure."""
         spec = self.specs[name]
-        info = self.supervisor.info(name)
         timeout = spec.start_timeout_s or self.ctx.settings.ready_timeout_s
-        if spec.kind is Kind.ONESHOT and info.state == "EXITED" and info.exit_status == 0:
-            return  # finished successfully since it was probed: the next poll marks it done
         exited = info.state in {"FATAL", "EXITED"} or (spec.kind is Kind.ONESHOT and info.state == "BACKOFF")
         if exited or time.monotonic() - since > timeout:
             reason = result.reason if not exited else f"{info.state.lower()}: {result.reason}"
