@@ -34,6 +34,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--registry-url", default=s.registry_url)
     parser.add_argument("--trino-url", default=s.trino_url)
     parser.add_argument("--lake-root", default=s.lake.root)
+    parser.add_argument("--database", default=tables.DATABASE, help="Hive database of the tables")
     parser.add_argument("--hdfs-uri", default=s.hdfs_uri)
     parser.add_argument("--checkpoint", default=f"{s.hdfs_uri}{s.lake.root}/_checkpoints/clickstream")
     parser.add_argument("--heartbeat", type=Path, default=None)
@@ -45,7 +46,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return args
 
 
-def ensure_view(trino_url: str) -> None:
+def ensure_view(trino_url: str, database: str) -> None:
     """(Re)create the users' view through Trino (a Spark-created view is unreadable by Trino)."""
     import httpx
     import trino
@@ -55,7 +56,7 @@ def ensure_view(trino_url: str) -> None:
         host=url.host, port=url.port or 8080, user="dataplat", catalog="hive", http_scheme=url.scheme
     ) as connection:
         cursor = connection.cursor()
-        cursor.execute(tables.view_sql())
+        cursor.execute(tables.view_sql(database=database))
         cursor.fetchall()
 
 
@@ -65,7 +66,7 @@ class BatchWriter:
     def __init__(self, spark: SparkSession, schemas: dict[int, str], layout: tables.Layout,
                  notes: progress.BatchNotes, trino_url: str) -> None:  # fmt: skip
         self.schemas, self.notes, self.trino_url = schemas, notes, trino_url
-        db = tables.DATABASE
+        self.database = db = layout.database
         self.counts = BatchSink(spark, f"{db}.{tables.INCREMENTS}", layout.increments, "start_date")
         self.bad = BatchSink(spark, f"{db}.{tables.QUARANTINE}", layout.quarantine, "ingest_date")
         self.view_ready = False
@@ -73,9 +74,9 @@ class BatchWriter:
 
     def try_view(self) -> None:
         try:
-            ensure_view(self.trino_url)
+            ensure_view(self.trino_url, self.database)
             self.view_ready = True
-            progress.emit({"event": "view", "view": f"hive.{tables.DATABASE}.{tables.COUNTS_VIEW}"})
+            progress.emit({"event": "view", "view": f"hive.{self.database}.{tables.COUNTS_VIEW}"})
         except Exception as error:  # noqa: BLE001 - Trino down must not stop the counting
             progress.emit({"event": "view_failed", "error": f"{type(error).__name__}: {error}"[:300]})
 
@@ -132,7 +133,7 @@ def main(argv: list[str]) -> int:
         .getOrCreate()
     )
     spark.sparkContext.setLogLevel("WARN")
-    layout = tables.layout_for(args.hdfs_uri, args.lake_root)
+    layout = tables.layout_for(args.hdfs_uri, args.lake_root, args.database)
     for statement in tables.ddl(layout):
         spark.sql(statement)
 

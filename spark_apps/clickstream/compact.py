@@ -32,7 +32,7 @@ def plan(files: list[str]) -> tuple[list[str], int] | None:
 
 
 def compact(spark: SparkSession, layout: tables.Layout, date: str) -> dict[str, object]:
-    sink = BatchSink(spark, f"{tables.DATABASE}.{tables.INCREMENTS}", layout.increments, "start_date")
+    sink = BatchSink(spark, f"{layout.database}.{tables.INCREMENTS}", layout.increments, "start_date")
     folder = f"{layout.increments}/start_date={date}"
     listed = sink.fs.list(folder, "*.parquet") if sink.fs.exists(folder) else []
     chosen = plan(listed)
@@ -56,6 +56,7 @@ def main(argv: list[str]) -> int:
     s = get_settings()
     parser = argparse.ArgumentParser(prog="clickstream-compact")
     parser.add_argument("--date", required=True, type=dt.date.fromisoformat)
+    parser.add_argument("--database", default=tables.DATABASE)
     args = parser.parse_args(argv)
     spark = (
         SparkSession.builder.appName(f"clickstream-compact-{args.date}")
@@ -65,7 +66,7 @@ def main(argv: list[str]) -> int:
         .getOrCreate()
     )
     spark.sparkContext.setLogLevel("WARN")
-    result = compact(spark, tables.layout_for(s.hdfs_uri, s.lake.root), args.date.isoformat())
+    result = compact(spark, tables.layout_for(s.hdfs_uri, s.lake.root, args.database), args.date.isoformat())
     print(json.dumps(result))
     spark.stop()
     return 0
