@@ -165,9 +165,11 @@ def trino_files(settings: Settings) -> dict[str, str]:
         },
     )
     env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)  # noqa: S701
-    for template in trino_service.catalog_templates():
-        text = env.from_string(template.read_text()).render(s=ctx.settings, paths=ctx.paths, ctx=ctx)
-        files[f"trino/catalog/{template.name}"] = text
+    folders = {("trino", ".properties"): "trino/catalog", ("kafka", ".json"): "trino/kafka"}
+    for (kind, suffix), folder in folders.items():  # the same pairs as trino_service.render_catalogs
+        for template in trino_service.catalog_templates(kind, suffix):
+            text = env.from_string(template.read_text()).render(s=ctx.settings, paths=ctx.paths, ctx=ctx)
+            files[f"{folder}/{template.name}"] = text
     heap = settings.heaps.trino
     jvm = (f"-Xmx{heap}m", f"-Xms{min(heap, 256)}m", *trino_service.JVM_FLAGS)
     files["trino/jvm.config"] = "\n".join(jvm) + "\n"

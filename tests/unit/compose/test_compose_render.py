@@ -34,6 +34,19 @@ def test_services_reach_each_other_by_compose_name(default_settings: Settings) -
     assert "127.0.0.1" not in "".join(files.values())
 
 
+def test_kafka_table_descriptions_are_where_the_dlq_catalog_looks(default_settings: Settings) -> None:
+    """The FILE-supplied Kafka catalog finds a description for every table it lists."""
+    files = compose_render.compose_files(default_settings)
+    catalog = dict(
+        line.split("=", 1) for line in files["trino/catalog/kafka_dlq.properties"].splitlines() if "=" in line
+    )
+    mount = "/dataplat/conf/trino/"  # ./config/trino in docker-compose.yml
+    folder = "trino/" + catalog["kafka.table-description-dir"].removeprefix(mount)
+    for table in catalog["kafka.table-names"].split(","):
+        description = files[f"{folder}/{table.split('.', 1)[1]}.json"]
+        assert f'"topicName": "{table.split(".", 1)[1].replace("_dlq", ".dlq")}"' in description
+
+
 def test_ports_and_heaps_follow_the_settings(default_settings: Settings) -> None:
     s = default_settings.model_copy(update={"ports": Ports(trino=9080, kafka=19092)})
     files = compose_render.compose_files(s)
