@@ -11,7 +11,8 @@
 Params (trigger conf): ``count`` records per day, ``seed``, ``database``, ``raw_root`` and
 ``source_options`` (the source API's fault-injection query parameters, e.g. ``{"fail_after": 10}``;
 see source_api.main). Runs exist for logical dates from ``start_date`` on (earlier ones get no tasks).
-Backfill/catch-up with ``airflow backfill create --dag-id insights --from-date ... --to-date ...``.
+Unpaused, the scheduler runs the latest day (no catch-up); history is Airflow 3's backfill:
+``dataplat backfill insights FROM TO`` (REST) or ``airflow backfill create --dag-id insights ...``.
 """
 
 from __future__ import annotations
@@ -110,9 +111,9 @@ def land_insights(
     # a run covers one whole UTC day and starts after it ends: ``ds`` is the day processed
     schedule=CronDataIntervalTimetable("@daily", timezone="UTC"),
     start_date=pendulum.datetime(2026, 11, 1, tz="UTC"),
-    catchup=True,
+    catchup=False,  # earlier days through backfills, which run beside the daily run
     max_active_runs=1,
-    is_paused_upon_creation=True,  # unpausing starts the catch-up from start_date
+    is_paused_upon_creation=True,  # a fresh install runs nothing until someone asks
     default_args={"retries": 2, "retry_delay": timedelta(seconds=20)},
     params={
         "count": Param(10_000, type="integer", minimum=0, maximum=10_000_000),

@@ -224,6 +224,54 @@ def bench_sql(runs: int = 20) -> None:
 
 
 @app.command()
+def backfill(
+    dag_id: Annotated[str, typer.Argument(help="the DAG, e.g. insights")],
+    start: Annotated[str, typer.Argument(help="first logical date, YYYY-MM-DD")],
+    end: Annotated[str, typer.Argument(help="last logical date, YYYY-MM-DD (inclusive)")],
+    conf: Annotated[str, typer.Option(help="run conf as JSON, e.g. '{\"count\": 50000}'")] = "{}",
+    max_active_runs: Annotated[int, typer.Option(min=1, help="runs at the same time")] = 2,
+    reprocess: Annotated[
+        str, typer.Option(help="days that already ran: none, failed or completed")
+    ] = "completed",
+) -> None:
+    """Run DAG_ID once per day from START to END with Airflow 3's backfill; waits and reports."""
+    import datetime as dt
+    import json
+
+    from rich.progress import Progress
+    from rich.table import Table
+
+    from dataplat.backfill import run_backfill
+
+    first, last = dt.date.fromisoformat(start), dt.date.fromisoformat(end)
+    if last < first:
+        _fail(DataplatError(f"END {end} is before START {start}"))
+    days = (last - first).days + 1
+    with Progress(console=console) as progress:
+        bar = progress.add_task(f"backfill {dag_id} {start}..{end}", total=days)
+
+        def show(runs: dict[str, str]) -> None:
+            progress.update(bar, completed=sum(state in {"success", "failed"} for state in runs.values()))
+
+        try:
+            result = run_backfill(
+                get_settings(), dag_id, first, last, json.loads(conf),
+                max_active_runs=max_active_runs, reprocess=reprocess, on_progress=show,
+            )  # fmt: skip
+        except RuntimeError as error:
+            _fail(DataplatError(f"{error}; check `dataplat logs airflow-scheduler`"))
+    table = Table("logical date", "state", title=f"backfill {result.backfill_id} of {dag_id}")
+    for day, state in sorted(result.runs.items()):
+        table.add_row(day, f"[{'green' if state == 'success' else 'red'}]{state}[/]")
+    console.print(table)
+    note = " (paused before: unpaused for the backfill, paused again)" if result.unpaused else ""
+    console.print(f"{len(result.runs)} runs in {result.wall_s:.0f} s{note}")
+    if not result.ok:
+        console.print(f"next: open {get_settings().airflow_url}/dags/{dag_id} for the failed runs' task logs")
+        raise typer.Exit(1)
+
+
+@app.command()
 def compact(
     dataset: Annotated[str, typer.Argument(help="what to compact: clickstream")],
     date: Annotated[str, typer.Option(help="the day (yyyy-MM-dd) whose small files are folded")],

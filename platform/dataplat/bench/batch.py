@@ -17,12 +17,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-import httpx
 from rich.console import Console
 from rich.table import Table
 
+from dataplat.airflow_rest import airflow_client
 from dataplat.bench.report import save_report
-from dataplat.paths import paths_for, venv_bin
+from dataplat.paths import venv_bin
 from dataplat.settings import REPO_ROOT, Settings
 
 DAG_ID = "insights"
@@ -69,23 +69,10 @@ def airflow_env(settings: Settings) -> dict[str, str]:
     return {**os.environ, **airflow.specs(build_context(settings))[0].env}
 
 
-def api_token(settings: Settings) -> str:
-    from dataplat.secrets import get_secret
-    from dataplat.services.airflow import ADMIN_USER
-
-    password = get_secret(paths_for(settings).secrets_file, "AIRFLOW_ADMIN_PASSWORD")
-    answer = httpx.post(
-        f"{settings.airflow_url}/auth/token", json={"username": ADMIN_USER, "password": password}, timeout=30
-    )
-    answer.raise_for_status()
-    return str(answer.json()["access_token"])
-
-
 def task_results(settings: Settings, run_id: str) -> tuple[str | None, dict[str, TaskResult]]:
     """The run's state and each task's state, duration and tries from the REST API."""
-    headers = {"Authorization": f"Bearer {api_token(settings)}"}
-    base = f"{settings.airflow_url}/api/v2/dags/{DAG_ID}/dagRuns/{run_id}"
-    with httpx.Client(headers=headers, timeout=30) as client:
+    base = f"/dags/{DAG_ID}/dagRuns/{run_id}"
+    with airflow_client(settings) as client:
         run = client.get(base).raise_for_status().json()
         instances = client.get(f"{base}/taskInstances").raise_for_status().json()["task_instances"]
     tasks = {
