@@ -20,7 +20,7 @@ def dag():
 
 
 def test_schedule_and_defaults(dag) -> None:
-    assert dag.catchup is True
+    assert dag.catchup is False  # history comes from backfills
     assert dag.start_date == datetime(2026, 11, 1, tzinfo=UTC)
     # data intervals: the run for day D starts after D ends and ``ds`` is D
     assert type(dag.timetable).__name__ == "CronDataIntervalTimetable"
