@@ -46,7 +46,8 @@ def authorize(request: Request) -> None:
     if not settings.auth_required:
         return
     key = request.headers.get(API_KEY_HEADER)
-    if key is None or settings.api_key is None or not compare_digest(key, settings.api_key):
+    # as bytes: compare_digest raises TypeError on non-ASCII str (a header is any Latin-1 text)
+    if key is None or settings.api_key is None or not compare_digest(key.encode(), settings.api_key.encode()):
         raise Unauthorized("missing or wrong X-API-Key header")
 
 

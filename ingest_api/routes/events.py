@@ -38,6 +38,15 @@ EXAMPLE = {
     "event_time": "2026-11-24T10:00:00Z",
 }
 
+ERRORS: dict[int | str, dict[str, Any]] = {  # the answers of both routes besides success
+    400: {"description": "body is not valid JSON (a batch: not a JSON array)"},
+    401: {"description": "missing or wrong X-API-Key (required when bound beyond loopback)"},
+    404: {"description": "no schema for the topic"},
+    413: {"description": "body too large"},
+    415: {"description": "not JSON"},
+    503: {"description": "Kafka or the registry is unreachable; retry after Retry-After"},
+}
+
 
 def _body_doc(schema: dict[str, Any], example: Any) -> dict[str, Any]:
     content = {"application/json": {"schema": schema, "example": example}}
@@ -63,11 +72,8 @@ def _prepare(request: Request) -> tuple[str, IngestService]:
     openapi_extra=_body_doc({"type": "object"}, EXAMPLE),
     responses={
         200: {"description": "written (partition, offset)"},
-        404: {"description": "no schema for the topic"},
-        413: {"description": "body too large"},
-        415: {"description": "not JSON"},
-        422: {"description": "does not match the schema"},
-        503: {"description": "Kafka or the registry is unreachable; retry after Retry-After"},
+        **ERRORS,
+        422: {"description": "does not match the schema, or not a valid topic name"},
     },
 )
 async def post_event(request: Request) -> Response:
@@ -93,7 +99,9 @@ async def post_event(request: Request) -> Response:
     responses={
         200: {"description": "all written"},
         207: {"description": "some rejected; see results"},
-        422: {"description": "none matches the schema"},
+        **ERRORS,
+        413: {"description": "body or batch too large"},
+        422: {"description": "none matches the schema, or not a valid topic name"},
         503: {"description": "records not confirmed by Kafka (see results) or a dependency down"},
     },
 )

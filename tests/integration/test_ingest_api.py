@@ -16,6 +16,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -164,17 +165,17 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture
-def private_api(settings: Settings, tmp_path: Path) -> Iterator[httpx.Client]:
-    """An ingest API process of this test's own (the stack's stops with Kafka), on loopback."""
+@contextmanager
+def ingest_process(log_file: Path, **env: str) -> Iterator[httpx.Client]:
+    """An ingest API process of the caller's own on loopback, ready; ``env``: ``INGEST_*`` overrides."""
     port = _free_port()
     env = {
         **os.environ,
         "INGEST_BIND_HOST": "127.0.0.1",
         "INGEST_REQUIRE_API_KEY": "false",
-        "INGEST_DELIVERY_TIMEOUT_MS": "5000",
+        **env,
     }
-    log = (tmp_path / "ingest-api.log").open("wb")
+    log = log_file.open("wb")
     argv = [sys.executable, "-m", "uvicorn", "ingest_api.main:app", "--host", "127.0.0.1"]
     process = subprocess.Popen(
         [*argv, "--port", str(port), "--timeout-graceful-shutdown", "20"],
@@ -196,6 +197,13 @@ def private_api(settings: Settings, tmp_path: Path) -> Iterator[httpx.Client]:
             process.kill()
             process.wait(timeout=10)
         log.close()
+
+
+@pytest.fixture
+def private_api(tmp_path: Path) -> Iterator[httpx.Client]:
+    """An ingest API process of this test's own (the stack's stops with Kafka), on loopback."""
+    with ingest_process(tmp_path / "ingest-api.log", INGEST_DELIVERY_TIMEOUT_MS="5000") as client:
+        yield client
 
 
 def _wait_ready(client: httpx.Client, process: subprocess.Popen[bytes] | None, timeout_s: float) -> None:
