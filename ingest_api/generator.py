@@ -3,17 +3,21 @@
 Events follow the topic's ``schemas/<topic>.avsc`` (known field names get realistic values);
 ``--invalid-ratio`` breaks that share of them on purpose. Pacing: ``--rate`` (events/s over all
 workers) and/or ``--delay`` (seconds each worker waits between posts); stops after ``--count``
-events or ``--duration`` seconds, whichever comes first.
+events or ``--duration`` seconds, whichever comes first. ``--trace-field`` writes a unique id into
+that string field of every event and records each id's outcome, so a run can be checked against
+what Kafka holds.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import random
 import statistics
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,6 +48,7 @@ class Options:
     batch_size: int = 1
     invalid_ratio: float = 0.0
     seed: int | None = None
+    trace_field: str | None = None  # a string field that gets a unique id per event
 
 
 @dataclass
@@ -56,6 +61,7 @@ class Summary:
     elapsed_s: float = 0.0
     latencies_ms: list[float] = field(default_factory=list)
     statuses: dict[int, int] = field(default_factory=dict)
+    traced: dict[str, str] = field(default_factory=dict)  # trace id -> accepted, rejected or failed
 
     @property
     def throughput(self) -> float:
@@ -70,9 +76,11 @@ class Summary:
 class EventFactory:
     """Random events for one Avro record schema; ``broken()`` returns one that must be rejected."""
 
-    def __init__(self, schema: dict[str, Any], rng: random.Random) -> None:
+    def __init__(self, schema: dict[str, Any], rng: random.Random, trace_field: str | None = None) -> None:
         self.fields = schema["fields"]
         self.rng = rng
+        self.trace_field = trace_field
+        self._trace_ids = (f"{uuid.uuid4().hex[:8]}-{n}" for n in itertools.count())
 
     def _value(self, name: str, avro_type: Any) -> Any:
         if isinstance(avro_type, list):
@@ -99,7 +107,10 @@ class EventFactory:
         return simple.get(str(avro_type), lambda: None)()
 
     def event(self) -> dict[str, Any]:
-        return {f["name"]: self._value(f["name"], f["type"]) for f in self.fields}
+        event = {f["name"]: self._value(f["name"], f["type"]) for f in self.fields}
+        if self.trace_field is not None:
+            event[self.trace_field] = next(self._trace_ids)
+        return event
 
     def broken(self) -> dict[str, Any]:
         event = self.event()
@@ -157,6 +168,8 @@ async def _worker(
         summary.statuses[status] = summary.statuses.get(status, 0) + 1
         summary.sent += size
         _count(summary, size, status, response)
+        if options.trace_field is not None:
+            _trace(summary, [event.get(options.trace_field) for event in events], status, response)
         on_progress(size)
         if options.delay:
             await asyncio.sleep(options.delay)
@@ -182,6 +195,25 @@ def _count(summary: Summary, size: int, status: int, response: httpx.Response | 
         summary.failed += size
 
 
+def _trace(summary: Summary, ids: list[Any], status: int, response: httpx.Response | None) -> None:
+    """Record the outcome of each traced event (a broken event may have lost its id: skipped)."""
+    results: Any = None
+    if len(ids) > 1 and response is not None and status in (200, 207, 422, 503):
+        try:
+            body = response.json()
+            results = body.get("details", body).get("results") if isinstance(body, dict) else None
+        except (ValueError, AttributeError):
+            results = None
+    if isinstance(results, list) and len(results) == len(ids):  # a batch answer: one result per record
+        outcomes = [str(result.get("status", "failed")) for result in results]
+    else:
+        outcome = "accepted" if status == 200 else "rejected" if 400 <= status < 500 else "failed"
+        outcomes = [outcome] * len(ids)
+    for trace_id, outcome in zip(ids, outcomes, strict=True):
+        if isinstance(trace_id, str):
+            summary.traced[trace_id] = outcome
+
+
 async def generate(options: Options, console: Console | None = None) -> Summary:
     """Run the load until ``count``/``duration`` is reached; shows a progress bar."""
     if options.count is None and options.duration is None:
@@ -191,7 +223,8 @@ async def generate(options: Options, console: Console | None = None) -> Summary:
         from dataplat.settings import get_settings
 
         options.url = get_settings().ingest_url
-    factory = EventFactory(load_schema(options.schema or options.topic), random.Random(options.seed))  # noqa: S311 - test data
+    rng = random.Random(options.seed)  # noqa: S311 - test data
+    factory = EventFactory(load_schema(options.schema or options.topic), rng, options.trace_field)
     headers = {"X-API-Key": options.api_key} if options.api_key else {}
     summary, budget = Summary(), [options.count if options.count is not None else -1]
     limits = httpx.Limits(max_connections=options.concurrency)
@@ -248,6 +281,7 @@ def parse_args(argv: list[str] | None = None) -> Options:
     parser.add_argument("--url")
     parser.add_argument("--api-key")
     parser.add_argument("--seed", type=int)
+    parser.add_argument("--trace-field", help="string field that gets a unique id per event (traceable)")
     args = parser.parse_args(argv)
     return Options(**vars(args))
 
