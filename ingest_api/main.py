@@ -56,6 +56,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     try:
         yield
     finally:
+        await asyncio.to_thread(service.stop_encoding)
         left = await asyncio.to_thread(service.producer.close, SHUTDOWN_FLUSH_S)
         if left:
             log.error("shutdown: %d records still unconfirmed after %.0f s", left, SHUTDOWN_FLUSH_S)

@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
+from typing import Any, NamedTuple
 
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
@@ -50,8 +50,7 @@ class Delivery:
         return self.error is None
 
 
-@dataclass(frozen=True)
-class _Pending:
+class _Pending(NamedTuple):  # one per record: a tuple is the cheapest to build
     future: asyncio.Future[Delivery]
     loop: asyncio.AbstractEventLoop
     started: float
@@ -85,6 +84,8 @@ class EventProducer:
         self._loop_thread: int | None = None
         self._pump: asyncio.Task[None] | None = None
         self._wake: asyncio.Event | None = None
+        self._wake_queued = False  # a wake-up from another thread is on its way to the loop
+        self._latency: dict[str, Any] = {}  # PRODUCE_LATENCY's child per topic (labels() costs)
         # awaited records by send order: the pump fails any without a report past the deadline
         self._pending: dict[int, _Pending] = {}
         self._serial = itertools.count()
@@ -178,7 +179,6 @@ class EventProducer:
         self, topic: str, value: bytes, loop: asyncio.AbstractEventLoop, key: bytes | None = None
     ) -> asyncio.Future[Delivery]:
         """Queue one record; the returned future settles with its :class:`Delivery` (thread-safe)."""
-        self._wake_pump(loop)
         future: asyncio.Future[Delivery] = asyncio.Future(loop=loop)
         pending = _Pending(future, loop, time.monotonic(), next(self._serial))
         try:
@@ -190,6 +190,7 @@ class EventProducer:
             raise KafkaUnavailable(
                 f"produce failed: {_reason(error)}", retry_after=self.retry_after
             ) from error
+        self._wake_pump(loop)  # after produce: the pump then finds the record queued
         return future
 
     def _wake_pump(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -197,9 +198,17 @@ class EventProducer:
             assert self._wake is not None
             self._wake.set()
         elif self._loop is loop:
-            loop.call_soon_threadsafe(self._wake_pump, loop)
+            # a batch sends hundreds of records from the encoder thread: one wake-up in flight
+            # is enough (it is cleared before the pump is woken, so a later record queues another)
+            if not self._wake_queued:
+                self._wake_queued = True
+                loop.call_soon_threadsafe(self._woken, loop)
         else:  # first send on this loop (tests, or a producer started outside a loop)
             loop.call_soon_threadsafe(self._attach, loop)
+
+    def _woken(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._wake_queued = False
+        self._wake_pump(loop)
 
     def send_dlq(self, topic: str, document: dict[str, Any], source_topic: str) -> None:
         """Best effort: a rejected record and why, as JSON (outcome counted, never awaited)."""
@@ -220,7 +229,10 @@ class EventProducer:
         self._pending.pop(pending.serial, None)
         topic = message.topic() or ""
         if error is None:
-            metrics.PRODUCE_LATENCY.labels(topic).observe(time.monotonic() - pending.started)
+            latency = self._latency.get(topic)
+            if latency is None:
+                latency = self._latency[topic] = metrics.PRODUCE_LATENCY.labels(topic)
+            latency.observe(time.monotonic() - pending.started)
             delivery = Delivery(message.partition() or 0, message.offset() or 0)
         else:
             delivery = Delivery(

@@ -46,6 +46,11 @@ class TopicSchema:
         return self.registered.schema_id if self.registered.schema_id is not None else -1
 
 
+def _has_rules(registered: RegisteredSchema) -> bool:
+    rules = registered.schema.rule_set
+    return rules is not None and bool(rules.migration_rules or rules.domain_rules or rules.encoding_rules)
+
+
 class SchemaSource:
     """Latest registered schema of a topic and its :class:`RecordValidator`."""
 
@@ -102,13 +107,31 @@ class SchemaSource:
         return validator
 
     def _serializer(self, registered: RegisteredSchema) -> AvroSerializer:
-        """Encodes with exactly the registered version (no lookups, never registers)."""
-        conf = {
-            "auto.register.schemas": False,
-            "use.schema.id": registered.schema_id,
-            "subject.name.strategy": topic_subject_name_strategy,
-        }
-        return AvroSerializer(self.client, registered.schema.schema_str, conf=conf)
+        """Encodes with exactly the registered version (never registers); blocks on one registry lookup.
+
+        Without data-contract rules the serializer is given the registered schema itself and looks
+        its id up once (verified here); with ``use.schema.id`` it would re-resolve the schema, its
+        parse and its rules on every record (3x the cost). A schema with rules keeps that path so
+        its rules still run.
+        """
+        schema = registered.schema
+        conf = {"auto.register.schemas": False, "subject.name.strategy": topic_subject_name_strategy}
+        plain = registered.subject is not None and not _has_rules(registered)
+        if plain and self._lookup(registered.subject or "", registered) == registered.schema_id:
+            return AvroSerializer(self.client, schema, conf=conf)  # its lookup: a client cache hit
+        by_id = {**conf, "use.schema.id": registered.schema_id}
+        return AvroSerializer(self.client, schema.schema_str, conf=by_id)
+
+    def _lookup(self, subject: str, registered: RegisteredSchema) -> int | None:
+        """The id the registry gives this schema under ``subject`` (None: not found as such)."""
+        try:
+            return self.client.lookup_schema(subject, registered.schema).schema_id
+        except SchemaRegistryError:
+            return None  # then the per-record path by id, as before
+        except httpx.HTTPError as error:
+            raise RegistryUnavailable(
+                f"schema registry unreachable: {type(error).__name__}", retry_after=self.retry_after
+            ) from error
 
     def ping(self) -> None:
         """Raises when the registry does not answer (readiness)."""

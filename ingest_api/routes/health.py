@@ -6,8 +6,9 @@ import asyncio
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 
+from ingest_api import metrics as ingest_metrics
 from ingest_api.dependencies import get_service
 from ingest_api.errors import Unavailable
 
@@ -41,4 +42,4 @@ async def readyz(request: Request) -> JSONResponse:
 
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
 async def metrics() -> Response:
-    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+    return Response(ingest_metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
