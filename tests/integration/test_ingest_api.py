@@ -154,6 +154,18 @@ def test_rejected_events_produce_nothing(api: httpx.Client, settings: Settings, 
     assert _end_offsets(settings, topic) == 0
 
 
+def test_metrics_sum_every_worker(api: httpx.Client, settings: Settings, topic: str) -> None:
+    """The stack runs several uvicorn workers; any of them answers /metrics with all their counts."""
+    assert settings.ingest_workers > 1
+    headers = dict(api.headers)
+    for i in range(40):  # a new connection per request: the kernel spreads them over the workers
+        response = httpx.post(f"{api.base_url}/topics/{topic}", json=_event("m", i), headers=headers)
+        assert response.status_code == 200, response.text
+    line = f'ingest_records_accepted_total{{topic="{topic}"}} 40.0'
+    for _ in range(6):
+        assert line in httpx.get(f"{api.base_url}/metrics", headers=headers).text
+
+
 def test_unknown_topic_is_404(api: httpx.Client) -> None:
     response = api.post(f"/topics/it-no-schema-{uuid.uuid4().hex[:6]}", json=_event("x", 0))
     assert response.status_code == 404
