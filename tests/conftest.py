@@ -6,6 +6,7 @@ exist by the time the dashboards and saved queries are looked at.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator
 
@@ -15,6 +16,8 @@ from dataplat.runtime import Stack
 from dataplat.settings import Settings, get_settings
 
 ORDER = ("/unit/", "/integration/", "/browser/")
+# py4j says goodbye at INFO from __del__ at interpreter exit, after pytest closed its streams
+logging.getLogger("py4j").setLevel(logging.WARNING)
 
 
 @pytest.fixture(scope="session")
