@@ -23,7 +23,7 @@ from typing import Any
 import httpx
 import pytest
 from confluent_kafka import Consumer, TopicPartition
-from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
+from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.schema_registry.avro import AvroDeserializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 
@@ -43,21 +43,6 @@ def _event(marker: str, i: int, **overrides: Any) -> dict[str, Any]:
         "event_time": "2026-11-24T10:00:00Z",
         **overrides,
     }
-
-
-@pytest.fixture(scope="module")
-def registry(settings: Settings) -> SchemaRegistryClient:
-    return SchemaRegistryClient({"url": settings.registry_url})
-
-
-@pytest.fixture
-def topic(registry: SchemaRegistryClient) -> Iterator[str]:
-    """A fresh topic whose subject holds the clickstream schema."""
-    name = f"it-ingest-{uuid.uuid4().hex[:10]}"
-    registry.register_schema(f"{name}-value", Schema(SCHEMA, "AVRO"))
-    yield name
-    for permanent in (False, True):
-        registry.delete_subject(f"{name}-value", permanent=permanent)
 
 
 @pytest.fixture(scope="module")

@@ -15,39 +15,21 @@ import os
 import signal
 import threading
 import time
-import uuid
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
+from confluent_kafka.schema_registry import SchemaRegistryClient
 from rich.console import Console
 
 from dataplat.runtime import Stack
 from dataplat.settings import Settings
 from ingest_api.generator import Options, Summary, generate
-from tests.integration.test_ingest_api import SCHEMA, _end_offsets, _read_all, _wait_ready, ingest_process
+from tests.integration.test_ingest_api import _end_offsets, _read_all, _wait_ready, ingest_process
 
 EVENTS = 4000
 RATE = 100.0  # events/s: a 40 s run
 KILL_AFTER = 600  # records in Kafka before the broker is killed
 DELIVERY_TIMEOUT_MS = 60_000
-
-
-@pytest.fixture(scope="module")
-def registry(settings: Settings) -> SchemaRegistryClient:
-    return SchemaRegistryClient({"url": settings.registry_url})
-
-
-@pytest.fixture
-def topic(registry: SchemaRegistryClient) -> Iterator[str]:
-    """A fresh topic whose subject holds the clickstream schema."""
-    name = f"it-kill-{uuid.uuid4().hex[:10]}"
-    registry.register_schema(f"{name}-value", Schema(SCHEMA, "AVRO"))
-    yield name
-    for permanent in (False, True):
-        registry.delete_subject(f"{name}-value", permanent=permanent)
 
 
 def _start_generator(options: Options) -> tuple[threading.Thread, list[Summary]]:

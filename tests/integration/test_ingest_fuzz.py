@@ -10,9 +10,7 @@ requires a key, sent the right key, a generated one or arbitrary Latin-1 text. N
 
 from __future__ import annotations
 
-import uuid
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,7 +19,6 @@ import hypothesis
 import pytest
 import requests
 import schemathesis
-from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 from hypothesis import HealthCheck, assume, given
 from hypothesis import strategies as st
 from schemathesis import APIOperation, Case, CheckFunction, GenerationMode, Response
@@ -40,7 +37,7 @@ from dataplat.paths import paths_for
 from dataplat.secrets import get_secret
 from dataplat.settings import Settings
 from ingest_api.config import is_loopback
-from tests.integration.test_ingest_api import SCHEMA, _end_offsets, ingest_process
+from tests.integration.test_ingest_api import _end_offsets, ingest_process
 
 API_KEY = "X-API-Key"
 Statuses = Counter[tuple[str, int]]  # (operation, HTTP status) -> answers
@@ -110,21 +107,6 @@ class Target:
     key: str
     keys: st.SearchStrategy[str | None]
     enforces_key: bool
-
-
-@pytest.fixture(scope="module")
-def registry(settings: Settings) -> SchemaRegistryClient:
-    return SchemaRegistryClient({"url": settings.registry_url})
-
-
-@pytest.fixture
-def topic(registry: SchemaRegistryClient) -> Iterator[str]:
-    """A fresh topic whose subject holds the clickstream schema (no fuzz event lands on the real one)."""
-    name = f"it-fuzz-{uuid.uuid4().hex[:10]}"
-    registry.register_schema(f"{name}-value", Schema(SCHEMA, "AVRO"))
-    yield name
-    for permanent in (False, True):
-        registry.delete_subject(f"{name}-value", permanent=permanent)
 
 
 def _on_topic(case: Case, topic: str) -> Case:
