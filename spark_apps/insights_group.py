@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import date
 
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
+
+from spark_apps.daily import day_parser, hive_session
 
 TABLE_DDL = """CREATE TABLE IF NOT EXISTS {table} (
     event_name STRING, events BIGINT, date DATE
@@ -24,9 +25,7 @@ def group_by_event(insights: DataFrame) -> DataFrame:
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--date", type=date.fromisoformat, required=True)
-    parser.add_argument("--database", default="trusted")
+    parser = day_parser(__doc__)
     parser.add_argument("--source", default="insights")
     parser.add_argument("--table", default="grouped_insights")
     return parser.parse_args(argv)
@@ -34,12 +33,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
-    spark = (
-        SparkSession.builder.appName(f"insights_group-{args.date}")
-        .config("spark.sql.sources.partitionOverwriteMode", "dynamic")
-        .enableHiveSupport()
-        .getOrCreate()
-    )
+    spark = hive_session(f"insights_group-{args.date}")
     source, target = f"{args.database}.{args.source}", f"{args.database}.{args.table}"
     spark.sql(TABLE_DDL.format(table=target))
     day = spark.table(source).where(F.col("date") == F.lit(args.date))

@@ -15,6 +15,8 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import StringType, StructField, StructType
 
+from spark_apps.daily import day_parser, hive_session
+
 RAW_ROOT = "/lake/raw/insights"
 TRUSTED_ROOT = "/lake/trusted"
 RAW_SCHEMA = StructType(
@@ -59,9 +61,7 @@ def overwrite_partition(spark: SparkSession, frame: DataFrame, table: str, day: 
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--date", type=date.fromisoformat, required=True)
-    parser.add_argument("--database", default="trusted")
+    parser = day_parser(__doc__)
     parser.add_argument("--table", default="insights")
     parser.add_argument("--raw-root", default=RAW_ROOT)
     return parser.parse_args(argv)
@@ -69,12 +69,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
-    spark = (
-        SparkSession.builder.appName(f"insights_json_to_parquet-{args.date}")
-        .config("spark.sql.sources.partitionOverwriteMode", "dynamic")
-        .enableHiveSupport()
-        .getOrCreate()
-    )
+    spark = hive_session(f"insights_json_to_parquet-{args.date}")
     table = ensure_table(spark, args.database, args.table)
     raw = read_raw(spark, args.raw_root, args.date).cache()
     rows_read = raw.count()
