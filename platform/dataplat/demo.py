@@ -14,7 +14,7 @@ from rich.table import Table
 
 from dataplat.runtime import build_context
 from dataplat.settings import REPO_ROOT, Settings
-from dataplat.spark_conf import spark_env
+from dataplat.spark_conf import spark_conf_dir, spark_env
 from dataplat.spec import Context
 
 DEMO_SCHEMA = """{"type": "record", "name": "DemoEvent", "namespace": "dataplat.demo",
@@ -98,7 +98,9 @@ def avro_round_trip(settings: Settings) -> str:
 
 
 def submit_env(ctx: Context) -> dict[str, str]:
-    """The caller's environment plus the platform's Spark settings, venv first on PATH."""
+    """The caller's environment plus the platform's Spark settings (conf dir written now: a user job
+    may run with only part of the stack native), venv first on PATH."""
+    spark_conf_dir(ctx)
     path = f"{ctx.python_bin.parent}{os.pathsep}{os.environ.get('PATH', '')}"
     return {**os.environ, **spark_env(ctx), "PATH": path, "PYSPARK_PYTHON": str(ctx.python_bin)}
 

@@ -103,11 +103,16 @@ class Stack:
     def render(self) -> None:
         """Write every service's config and supervisord.conf (unchanged files are left alone)."""
         self.paths.ensure()
+        done: set[object] = set()
         for spec in self.specs.values():
             if spec.cwd is not None:
                 spec.cwd.mkdir(parents=True, exist_ok=True)
             for config in spec.configs:
                 render_config(config, self.ctx, secret=self.secret)
+            for write in spec.setup:
+                if write not in done:
+                    done.add(write)
+                    write(self.ctx)
         conf = self.supervisor.conf_file
         text = supervisord_conf(self.specs.values(), self.paths)
         if not conf.exists() or conf.read_text() != text:

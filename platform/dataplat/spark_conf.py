@@ -50,9 +50,14 @@ def spark_conf(settings: Settings | None = None) -> dict[str, str]:
     return conf
 
 
+def spark_conf_path(ctx: Context) -> Path:
+    """The ``SPARK_CONF_DIR`` of the platform's jobs (written by :func:`spark_conf_dir`)."""
+    return ctx.paths.conf / "spark"
+
+
 def spark_conf_dir(ctx: Context) -> Path:
     """Render ``spark-defaults.conf`` and ``spark-env.sh`` into ``conf/spark``; returns the folder."""
-    folder = ctx.paths.conf / "spark"
+    folder = spark_conf_path(ctx)
     conf = spark_conf(ctx.settings)
     for name in TEMPLATES:
         render_config(ConfigFile(f"spark/{name}", folder / name), ctx, conf=conf)
@@ -60,8 +65,8 @@ def spark_conf_dir(ctx: Context) -> Path:
 
 
 def spark_env(ctx: Context) -> dict[str, str]:
-    """Environment for ``spark-submit``/pyspark: the rendered conf dir, Java 17, pyspark's home."""
-    env = {"SPARK_CONF_DIR": str(spark_conf_dir(ctx)), "JAVA_HOME": str(ctx.java17)}
+    """Environment for ``spark-submit``/pyspark: the conf dir (rendered by ``up``), Java 17, pyspark."""
+    env = {"SPARK_CONF_DIR": str(spark_conf_path(ctx)), "JAVA_HOME": str(ctx.java17)}
     if ctx.spark_home is not None:
         env["SPARK_HOME"] = str(ctx.spark_home)
     return env

@@ -62,6 +62,8 @@ class ServiceSpec:
     ports: Mapping[str, int] = field(default_factory=dict)
     depends_on: Mapping[str, Condition] = field(default_factory=dict)
     configs: tuple[ConfigFile, ...] = ()
+    # writers of generated files beyond ``configs`` (run by ``Stack.render``, each function once)
+    setup: tuple[Callable[[Context], object], ...] = ()
     creates: Path | None = None  # oneshot is skipped when this path exists (run once)
     group: str | None = None  # services of a group start/stop together (e.g. "hdfs")
     stop_timeout_s: int = 20

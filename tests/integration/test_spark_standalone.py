@@ -45,7 +45,9 @@ def cluster(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
 def on_cluster(settings: Settings, cluster: StandaloneCluster) -> Iterator[Settings]:
     """The platform settings with one change: ``external.spark_master`` is the cluster."""
     external = settings.external.model_copy(update={"spark_master": cluster.master_url})
-    yield settings.model_copy(update={"external": external})
+    changed = settings.model_copy(update={"external": external})
+    spark_conf_dir(build_context(changed))  # what `dataplat up` renders after the config change
+    yield changed
     spark_conf_dir(build_context(settings))  # the shared SPARK_CONF_DIR back to the stack's master
 
 

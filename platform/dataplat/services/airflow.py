@@ -21,7 +21,7 @@ from dataplat.paths import Paths
 from dataplat.probes import http_probe
 from dataplat.secrets import get_secret
 from dataplat.settings import REPO_ROOT, Settings
-from dataplat.spark_conf import spark_env
+from dataplat.spark_conf import spark_conf_dir, spark_env
 from dataplat.spec import Condition, ConfigFile, Context, Kind, Probe, ServiceSpec
 
 GROUP = "airflow"
@@ -159,7 +159,7 @@ def specs(ctx: Context) -> list[ServiceSpec]:
     airflow = str(bin_dir / "airflow")
     health = f"http://{s.bind_host}:{s.ports.airflow}{HEALTH_PATH}"
     after_migrate = {"airflow-migrate": Condition.COMPLETED}
-    common: dict[str, Any] = {"env": env, "group": GROUP}
+    common: dict[str, Any] = {"env": env, "group": GROUP, "setup": (spark_conf_dir,)}  # SparkSubmitOperator
     hint = f"see {ctx.log_file('airflow-api')} and {health}"
     daemons = [
         ServiceSpec(

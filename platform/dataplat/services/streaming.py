@@ -13,7 +13,7 @@ from pathlib import Path
 
 from dataplat.probes import callable_probe
 from dataplat.settings import REPO_ROOT
-from dataplat.spark_conf import spark_env
+from dataplat.spark_conf import spark_conf_dir, spark_env
 from dataplat.spec import Condition, Context, Probe, ServiceSpec
 
 APP = REPO_ROOT / "spark_apps" / "clickstream" / "app.py"
@@ -72,6 +72,7 @@ def specs(ctx: Context) -> list[ServiceSpec]:
             env=submit_env(ctx),
             cwd=ctx.paths.data / "streaming",
             depends_on={name: cond for name, cond in depends.items() if _native(ctx, name)},
+            setup=(spark_conf_dir,),
             stop_timeout_s=30,
             start_timeout_s=300.0,
             hint=f"see {ctx.log_file('streaming')}; the schema subject {s.lake.click_topic}-value must exist",

@@ -84,7 +84,6 @@ def trino_probe(url: str) -> Probe:
 def specs(ctx: Context) -> list[ServiceSpec]:
     s, paths = ctx.settings, ctx.paths
     conf, home = paths.conf / "trino", paths.dist / "trino"
-    render_catalogs(ctx)  # not a ServiceSpec config: they live outside templates/
     argv = (
         ctx.java(modern=True),
         f"-Xmx{s.heaps.trino}m",
@@ -110,6 +109,7 @@ def specs(ctx: Context) -> list[ServiceSpec]:
             ports={"http": s.ports.trino},
             depends_on=depends,
             configs=configs,
+            setup=(render_catalogs,),  # catalog/ files live outside templates/
             hint=f"see {ctx.log_file('trino')}; needs Java 24+ ({ctx.java_modern})",
             url=s.trino_url,
         ),
