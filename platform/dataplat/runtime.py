@@ -21,7 +21,7 @@ from dataplat.services import all_specs
 from dataplat.settings import Settings
 from dataplat.spec import Condition, Context, Kind, Readiness, ServiceSpec
 from dataplat.supervisor_client import ProcessInfo, Supervisor
-from dataplat.supervisor_conf import supervisord_conf
+from dataplat.supervisor_conf import DAEMON_EXIT_CODES, supervisord_conf
 
 Observer = Callable[[str, str, str], None]  # (service, phase, detail)
 LOG_TAIL_LINES = 25
@@ -183,10 +183,18 @@ class Stack:
         return spec.probe(), info
 
     def _fail_if_stuck(self, name: str, result: Readiness, info: ProcessInfo, since: float) -> None:
-        """Judged on the same ``info`` as ``result``, so a oneshot finishing meanwhile is no failure."""
+        """Judged on the same ``info`` as ``result``, so a oneshot finishing meanwhile is no failure.
+
+        A daemon that died unexpectedly (e.g. SIGKILL) is EXITED only until supervisord restarts it
+        (autorestart=unexpected): that is waited for; FATAL or an expected exit is final.
+        """
         spec = self.specs[name]
         timeout = spec.start_timeout_s or self.ctx.settings.ready_timeout_s
-        exited = info.state in {"FATAL", "EXITED"} or (spec.kind is Kind.ONESHOT and info.state == "BACKOFF")
+        if spec.kind is Kind.ONESHOT:
+            exited = info.state in {"FATAL", "EXITED", "BACKOFF"}
+        else:
+            expected = info.exit_status in DAEMON_EXIT_CODES
+            exited = info.state == "FATAL" or (info.state == "EXITED" and expected)
         if exited or time.monotonic() - since > timeout:
             reason = result.reason if not exited else f"{info.state.lower()}: {result.reason}"
             if not exited:

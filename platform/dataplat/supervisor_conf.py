@@ -27,6 +27,9 @@ def _environment(env: Mapping[str, str]) -> str:
     return ",".join(items)
 
 
+DAEMON_EXIT_CODES = (0, 143)  # a clean exit or SIGTERM's; any other exit is restarted by supervisord
+
+
 def program_section(spec: ServiceSpec, paths: Paths) -> str:
     """One ``[program:x]`` section: logs to ``logs/<name>.log``, process group killed on stop."""
     oneshot = spec.kind is Kind.ONESHOT
@@ -38,7 +41,7 @@ def program_section(spec: ServiceSpec, paths: Paths) -> str:
         f"autorestart={'false' if oneshot else 'unexpected'}",
         f"startsecs={0 if oneshot else 3}",
         "startretries=3",
-        f"exitcodes={'0' if oneshot else '0,143'}",
+        f"exitcodes={'0' if oneshot else ','.join(map(str, DAEMON_EXIT_CODES))}",
         "stopsignal=TERM",
         f"stopwaitsecs={spec.stop_timeout_s}",
         "stopasgroup=true",

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,7 +16,8 @@ from dataplat.errors import PortInUse, ServiceFailedToStart
 from dataplat.probes import http_probe
 from dataplat.runtime import Stack
 from dataplat.settings import Settings
-from dataplat.spec import Condition, Kind, ServiceSpec
+from dataplat.spec import Condition, Kind, Readiness, ServiceSpec
+from dataplat.supervisor_client import ProcessInfo
 
 
 def free_port() -> int:
@@ -107,3 +111,25 @@ def test_second_up_is_a_no_op(settings: Settings, stack_factory: list[Stack]) ->
     pid = stack.supervisor.info("web").pid
     stack.up()
     assert stack.supervisor.info("web").pid == pid
+
+
+def test_a_daemon_killed_just_before_up_is_waited_for(settings: Settings, stack_factory: list[Stack]) -> None:
+    """SIGKILL leaves it EXITED until supervisord restarts it: `up` waits instead of failing."""
+    stack = Stack(settings, specs=[web_spec("web", free_port())])
+    stack_factory.append(stack)
+    stack.up()
+    pid = stack.supervisor.info("web").pid
+    os.kill(pid, signal.SIGKILL)
+    stack.up(["web"])
+    restarted = stack.supervisor.info("web")
+    assert restarted.state in {"STARTING", "RUNNING"} and restarted.pid not in {0, pid}
+
+
+def test_only_final_exits_fail_a_daemons_start(settings: Settings) -> None:
+    stack = Stack(settings, specs=[web_spec("web", free_port())])
+    waiting = Readiness.waiting("process exited")
+    now = time.monotonic()
+    stack._fail_if_stuck("web", waiting, ProcessInfo("web", "EXITED", 0, -1, "killed"), now)  # restarts
+    for final in (ProcessInfo("web", "EXITED", 0, 0, "exit 0"), ProcessInfo("web", "FATAL", 0, 1, "gave up")):
+        with pytest.raises(ServiceFailedToStart):
+            stack._fail_if_stuck("web", waiting, final, now)
