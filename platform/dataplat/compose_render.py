@@ -18,8 +18,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-import jinja2
-
 from dataplat.paths import Paths
 from dataplat.render import render_text
 from dataplat.services import airflow as airflow_service
@@ -164,12 +162,7 @@ def trino_files(settings: Settings) -> dict[str, str]:
             "trino/core-site.xml": "metastore/core-site.xml",  # hive.config.resources
         },
     )
-    env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)  # noqa: S701
-    folders = {("trino", ".properties"): "trino/catalog", ("kafka", ".json"): "trino/kafka"}
-    for (kind, suffix), folder in folders.items():  # the same pairs as trino_service.render_catalogs
-        for template in trino_service.catalog_templates(kind, suffix):
-            text = env.from_string(template.read_text()).render(s=ctx.settings, paths=ctx.paths, ctx=ctx)
-            files[f"{folder}/{template.name}"] = text
+    files.update({f"trino/{name}": text for name, text in trino_service.catalog_texts(ctx).items()})
     heap = settings.heaps.trino
     jvm = (f"-Xmx{heap}m", f"-Xms{min(heap, 256)}m", *trino_service.JVM_FLAGS)
     files["trino/jvm.config"] = "\n".join(jvm) + "\n"

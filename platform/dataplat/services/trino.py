@@ -43,22 +43,32 @@ def catalog_templates(kind: str = "trino", suffix: str = ".properties") -> list[
     return sorted(Path(str(entry)) for entry in folder.iterdir() if entry.name.endswith(suffix))
 
 
-def render_catalogs(ctx: Context) -> Path:
-    """Render ``catalog/trino/*.properties`` into ``conf/trino/catalog`` and the Kafka table
-    descriptions ``catalog/kafka/*.json`` into ``conf/trino/kafka`` (hosts, ports, paths only)."""
+# reviewable files under catalog/ -> where they go below conf/trino (hosts, ports, paths rendered)
+CATALOG_FILES = {("trino", ".properties"): "catalog", ("kafka", ".json"): "kafka"}
+
+
+def catalog_texts(ctx: Context) -> dict[str, str]:
+    """``catalog/trino/*.properties`` and the Kafka table descriptions ``catalog/kafka/*.json``,
+    rendered for ``ctx``, by path relative to ``conf/trino`` (the native stack and compose)."""
     env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)  # noqa: S701
-    targets = {
-        ("trino", ".properties"): ctx.paths.conf / "trino" / "catalog",
-        ("kafka", ".json"): ctx.paths.conf / "trino" / "kafka",
+    return {
+        f"{folder}/{template.name}": env.from_string(template.read_text()).render(
+            s=ctx.settings, paths=ctx.paths, ctx=ctx
+        )
+        for (kind, suffix), folder in CATALOG_FILES.items()
+        for template in catalog_templates(kind, suffix)
     }
-    for (kind, suffix), target in targets.items():
-        target.mkdir(parents=True, exist_ok=True)
-        for template in catalog_templates(kind, suffix):
-            text = env.from_string(template.read_text()).render(s=ctx.settings, paths=ctx.paths, ctx=ctx)
-            out = target / template.name
-            if not out.exists() or out.read_text() != text:
-                out.write_text(text)
-    return targets[("trino", ".properties")]
+
+
+def render_catalogs(ctx: Context) -> None:
+    """Write :func:`catalog_texts` into ``conf/trino`` (unchanged files are left alone)."""
+    root = ctx.paths.conf / "trino"
+    for name in CATALOG_FILES.values():
+        (root / name).mkdir(parents=True, exist_ok=True)
+    for relative, text in catalog_texts(ctx).items():
+        out = root / relative
+        if not out.exists() or out.read_text() != text:
+            out.write_text(text)
 
 
 def trino_probe(url: str) -> Probe:
