@@ -10,22 +10,16 @@ single process's after a restart.
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 from pathlib import Path
+from typing import Any
+
+import psutil
 
 METRICS_DIR_ENV = "INGEST_METRICS_DIR"
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"  # read by prometheus_client when it is imported
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _multiprocess_dir() -> str | None:
@@ -37,7 +31,7 @@ def _multiprocess_dir() -> str | None:
     run = root / str(master)
     run.mkdir(parents=True, exist_ok=True)
     for folder in root.iterdir():
-        if folder.name.isdigit() and int(folder.name) != master and not _alive(int(folder.name)):
+        if folder.name.isdigit() and int(folder.name) != master and not psutil.pid_exists(int(folder.name)):
             shutil.rmtree(folder, ignore_errors=True)
     os.environ[MULTIPROC_ENV] = str(run)
     return str(run)
@@ -68,6 +62,12 @@ PRODUCE_LATENCY = Histogram(
     ["topic"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
+
+
+@functools.cache
+def labelled(metric: Any, *values: str) -> Any:
+    """``metric.labels(*values)``, kept: ``labels()`` locks and validates on every call (hot path)."""
+    return metric.labels(*values)
 
 
 def exposition() -> bytes:

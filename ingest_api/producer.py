@@ -85,7 +85,6 @@ class EventProducer:
         self._pump: asyncio.Task[None] | None = None
         self._wake: asyncio.Event | None = None
         self._wake_queued = False  # a wake-up from another thread is on its way to the loop
-        self._latency: dict[str, Any] = {}  # PRODUCE_LATENCY's child per topic (labels() costs)
         # awaited records by send order: the pump fails any without a report past the deadline
         self._pending: dict[int, _Pending] = {}
         self._serial = itertools.count()
@@ -229,10 +228,7 @@ class EventProducer:
         self._pending.pop(pending.serial, None)
         topic = message.topic() or ""
         if error is None:
-            latency = self._latency.get(topic)
-            if latency is None:
-                latency = self._latency[topic] = metrics.PRODUCE_LATENCY.labels(topic)
-            latency.observe(time.monotonic() - pending.started)
+            metrics.labelled(metrics.PRODUCE_LATENCY, topic).observe(time.monotonic() - pending.started)
             delivery = Delivery(message.partition() or 0, message.offset() or 0)
         else:
             delivery = Delivery(

@@ -72,7 +72,6 @@ class IngestService:
         self.schemas = schemas
         self.producer = producer
         self._encoder = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-encode")
-        self._accepted: dict[str, Any] = {}  # ACCEPTED's child per topic (labels() per record costs)
 
     def stop_encoding(self) -> None:
         """Finish the batches already handed to the encoder thread (before the producer's flush)."""
@@ -104,14 +103,8 @@ class IngestService:
                 accepted += self._record_delivery(topic, outcome.results[index], await future)
         finally:  # one increment per request: in multi-process mode each is an mmap write
             if accepted:
-                self._accepted_counter(topic).inc(accepted)
+                metrics.labelled(metrics.ACCEPTED, topic).inc(accepted)
         return outcome
-
-    def _accepted_counter(self, topic: str) -> Any:
-        counter = self._accepted.get(topic)
-        if counter is None:
-            counter = self._accepted[topic] = metrics.ACCEPTED.labels(topic)
-        return counter
 
     def _record_delivery(self, topic: str, result: RecordResult, delivery: Delivery) -> bool:
         """Note the record's outcome; True when written (the caller counts those)."""
