@@ -6,7 +6,6 @@ reaches them only through configuration (``external.spark_master``).
 
 from __future__ import annotations
 
-import socket
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,13 +16,8 @@ from typing import Any
 import httpx
 from mirakuru import HTTPExecutor
 
+from dataplat.ports import free_port
 from dataplat.spec import Context
-
-
-def free_port(host: str) -> int:
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass(frozen=True)

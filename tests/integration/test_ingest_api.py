@@ -9,7 +9,6 @@ the whole stack back up afterwards.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -28,6 +27,7 @@ from confluent_kafka.schema_registry.avro import AvroDeserializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 
 from dataplat.paths import paths_for
+from dataplat.ports import free_port
 from dataplat.runtime import Stack
 from dataplat.secrets import get_secret
 from dataplat.settings import REPO_ROOT, Settings
@@ -156,16 +156,10 @@ def test_unknown_topic_is_404(api: httpx.Client) -> None:
     assert response.status_code == 404
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextmanager
 def ingest_process(log_file: Path, **env: str) -> Iterator[httpx.Client]:
     """An ingest API process of the caller's own on loopback, ready; ``env``: ``INGEST_*`` overrides."""
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "INGEST_BIND_HOST": "127.0.0.1",

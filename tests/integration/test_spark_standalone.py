@@ -21,13 +21,12 @@ from pathlib import Path
 
 import pytest
 from confluent_kafka.admin import AdminClient, NewTopic
-from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 
 from dataplat.bench.batch import run_dag
 from dataplat.bench.streaming import ClickProducer, event, trino_cursor
 from dataplat.runtime import Stack, build_context
 from dataplat.services.streaming import APP, submit_env
-from dataplat.settings import REPO_ROOT, Settings
+from dataplat.settings import Settings
 from dataplat.spark_conf import spark_conf_dir
 from tests.integration.spark_cluster import StandaloneCluster, standalone_cluster
 
@@ -67,20 +66,17 @@ def test_insights_dag_runs_its_spark_jobs_on_the_cluster(
     assert cursor.fetchone()[0] == COUNT
 
 
-def _topic_with_schema(settings: Settings, topic: str) -> None:
+def _create_topic(settings: Settings, topic: str, partitions: int = 2) -> None:
     admin = AdminClient(settings.kafka_client_config())  # kept alive until the topic exists
-    admin.create_topics([NewTopic(topic, 2)])[topic].result(30)
-    schema = (REPO_ROOT / "schemas" / "appclickstream.avsc").read_text()
-    registry = SchemaRegistryClient({"url": settings.registry_url})
-    registry.register_schema(f"{topic}-value", Schema(schema, "AVRO"))
+    admin.create_topics([NewTopic(topic, partitions)])[topic].result(30)
 
 
 def test_clickstream_app_counts_on_the_cluster(
-    on_cluster: Settings, cluster: StandaloneCluster, tmp_path: Path
+    on_cluster: Settings, cluster: StandaloneCluster, topic: str, tmp_path: Path
 ) -> None:
+    """``topic``: the integration conftest's fresh topic whose subject holds the clickstream schema."""
     run = uuid.uuid4().hex[:8]
-    topic = f"it_cluster_{run}"
-    _topic_with_schema(on_cluster, topic)
+    _create_topic(on_cluster, topic)
     now = int(time.time() * 1000)
     events = [
         event(f"cl-{run}-{i % 3}", page=f"/c{i % 2}", name=("click", "view")[i % 2], at_ms=now - i * 37)

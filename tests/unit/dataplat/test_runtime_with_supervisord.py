@@ -13,17 +13,12 @@ from pathlib import Path
 import pytest
 
 from dataplat.errors import PortInUse, ServiceFailedToStart
+from dataplat.ports import free_port
 from dataplat.probes import http_probe
 from dataplat.runtime import Stack
 from dataplat.settings import Settings
 from dataplat.spec import Condition, Kind, Readiness, ServiceSpec
 from dataplat.supervisor_client import ProcessInfo
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture

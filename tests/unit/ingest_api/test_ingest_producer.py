@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 
 import pytest
 from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.serialization import MessageField, SerializationContext
 
+from dataplat.ports import free_port
 from ingest_api.errors import KafkaUnavailable
 from ingest_api.producer import EventProducer
 from ingest_api.registry import SchemaSource
@@ -16,16 +16,10 @@ from ingest_api.registry import SchemaSource
 from .conftest import TOPIC, decode, event
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def dead_producer() -> EventProducer:
     config = {
-        "bootstrap.servers": f"127.0.0.1:{_free_port()}",
+        "bootstrap.servers": f"127.0.0.1:{free_port()}",
         "acks": "all",
         "enable.idempotence": True,
         "message.timeout.ms": 300,
