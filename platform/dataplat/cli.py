@@ -174,7 +174,7 @@ def schemas(ctx: typer.Context) -> None:
 @app.command(context_settings=PASS_THROUGH)
 def generate(ctx: typer.Context) -> None:
     """Post generated events to the ingest API (topic, --delay, --rate, --count, --duration, ...)."""
-    from ingest_api.generator import main
+    from dataplat.load.generator import main
 
     args = list(ctx.args)
     if not any(a.startswith("--url") for a in args):
@@ -191,7 +191,7 @@ app.add_typer(bench_app, name="bench")
 @bench_app.command("ingest")
 def bench_ingest(events: int = 50_000, clients: int = 32) -> None:
     """HTTP batch and single-event paths against a bare confluent-kafka producer."""
-    from dataplat.bench.ingest import run
+    from dataplat.load.bench.ingest import run
 
     run(get_settings(), console, events=events, clients=clients)
 
@@ -199,8 +199,8 @@ def bench_ingest(events: int = 50_000, clients: int = 32) -> None:
 @bench_app.command("streaming")
 def bench_streaming(samples: int = 20, seconds: int = 30) -> None:
     """Freshness (produce -> visible in Trino, p50/p95) and the sustained rate the app keeps up with."""
-    from dataplat.bench.report import save_report
-    from dataplat.bench.streaming import run_bench
+    from dataplat.load.bench.report import save_report
+    from dataplat.load.bench.streaming import run_bench
 
     settings = get_settings()
     figures = run_bench(settings, samples=samples, seconds=seconds, console=console)
@@ -210,7 +210,7 @@ def bench_streaming(samples: int = 20, seconds: int = 30) -> None:
 @bench_app.command("batch")
 def bench_batch(records: int = 1_000_000, day: str = "2026-11-05") -> None:
     """A day of RECORDS through the DAG's three tasks vs the same Spark jobs run bare."""
-    from dataplat.bench.batch import run
+    from dataplat.load.bench.batch import run
 
     run(get_settings(), console, records=records, day=day)
 
@@ -218,7 +218,7 @@ def bench_batch(records: int = 1_000_000, day: str = "2026-11-05") -> None:
 @bench_app.command("sql")
 def bench_sql(runs: int = 20) -> None:
     """Trino latency of the dashboard queries (p50/p95 over RUNS)."""
-    from dataplat.bench.sql import run_bench
+    from dataplat.load.bench.sql import run_bench
 
     run_bench(get_settings(), runs=runs, console=console)
 

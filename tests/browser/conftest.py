@@ -34,7 +34,7 @@ BROWSER_DAY = "2026-11-06"  # a day of the batch DAG that the other tests do not
 @pytest.fixture(scope="session")
 def batch_tables(stack: Stack, settings: Settings) -> None:
     """``trusted.insights``/``grouped_insights`` as users get them: one real run of the DAG."""
-    from dataplat.bench.batch import run_dag
+    from dataplat.load.bench.batch import run_dag
 
     result = run_dag(settings, BROWSER_DAY, {"count": 2000, "seed": 11})
     assert result.state == "success", f"the insights DAG did not succeed:\n{result.output[-3000:]}"

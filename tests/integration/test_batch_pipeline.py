@@ -16,7 +16,7 @@ import httpx
 import pytest
 import trino
 
-from dataplat.bench.batch import DagRunResult, run_dag
+from dataplat.load.bench.batch import DagRunResult, run_dag
 from dataplat.runtime import Stack
 from dataplat.settings import Settings
 

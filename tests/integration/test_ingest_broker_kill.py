@@ -1,6 +1,6 @@
 """A Kafka broker killed (SIGKILL) and restarted during a generator run loses no accepted event.
 
-The generator (``ingest_api.generator``, in-process) posts through an ingest API process of this
+The generator (``dataplat.load.generator``, in-process) posts through an ingest API process of this
 test's own whose delivery timeout (60 s) outlasts the broker's restart, with a unique id per event
 (``trace_field``) so each answer can be matched with what Kafka holds. The stack's supervisord
 restarts a broker that died unexpectedly; ``stack.up`` makes sure, and brings the whole stack back
@@ -21,9 +21,9 @@ from pathlib import Path
 from confluent_kafka.schema_registry import SchemaRegistryClient
 from rich.console import Console
 
+from dataplat.load.generator import Options, Summary, generate
 from dataplat.runtime import Stack
 from dataplat.settings import Settings
-from ingest_api.generator import Options, Summary, generate
 from tests.integration.test_ingest_api import _end_offsets, _read_all, _wait_ready, ingest_process
 
 EVENTS = 4000

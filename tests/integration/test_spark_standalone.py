@@ -22,8 +22,8 @@ from pathlib import Path
 import pytest
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from dataplat.bench.batch import run_dag
-from dataplat.bench.streaming import ClickProducer, event, trino_cursor
+from dataplat.load.bench.batch import run_dag
+from dataplat.load.bench.streaming import ClickProducer, event, trino_cursor
 from dataplat.runtime import Stack, build_context
 from dataplat.services.streaming import APP, submit_env
 from dataplat.settings import Settings

@@ -20,8 +20,8 @@ from typing import Any
 
 import pytest
 
-from dataplat.bench.streaming import ClickProducer, count_for, event, trino_cursor, wait_for_count
 from dataplat.compaction import compact_clickstream
+from dataplat.load.bench.streaming import ClickProducer, count_for, event, trino_cursor, wait_for_count
 from dataplat.runtime import Stack
 from dataplat.settings import Settings
 

@@ -13,20 +13,19 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
-import json
 import random
 import statistics
 import time
 import uuid
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import httpx
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-SCHEMA_DIR = Path(__file__).resolve().parents[1] / "schemas"
+from dataplat.load.schemas import load_schema
+
 VOCABULARY: dict[str, list[str]] = {
     "username": [f"user{i:03d}" for i in range(200)],
     "page": ["/", "/home", "/search", "/product/42", "/product/7", "/cart", "/checkout", "/account"],
@@ -120,10 +119,6 @@ class EventFactory:
         else:
             event[victim] = {"not": "a valid value"}
         return event
-
-
-def load_schema(topic: str) -> dict[str, Any]:
-    return json.loads((SCHEMA_DIR / f"{topic}.avsc").read_text())  # type: ignore[no-any-return]
 
 
 async def _worker(
@@ -268,7 +263,7 @@ def print_summary(summary: Summary, console: Console) -> None:
 
 
 def parse_args(argv: list[str] | None = None) -> Options:
-    parser = argparse.ArgumentParser(prog="python -m ingest_api.generator", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m dataplat.load.generator", description=__doc__)
     parser.add_argument("topic", nargs="?", default="appclickstream", help="schema/topic name")
     parser.add_argument("--schema", help="schema file name under schemas/ (default: the topic)")
     parser.add_argument("--delay", type=float, default=0.0, help="seconds each worker waits between posts")

@@ -21,7 +21,7 @@ from rich.console import Console
 from rich.table import Table
 
 from dataplat.airflow_rest import airflow_client
-from dataplat.bench.report import save_report
+from dataplat.load.bench.report import save_report
 from dataplat.paths import venv_bin
 from dataplat.settings import REPO_ROOT, Settings
 
@@ -138,7 +138,7 @@ def land_direct(settings: Settings, day: str, records: int, raw_root: str) -> fl
 
 def checks_direct(settings: Settings, day: str, database: str, records: int) -> float:
     """The DAG's three quality checks as plain Trino queries; seconds."""
-    from dataplat.bench.streaming import trino_cursor
+    from dataplat.load.bench.streaming import trino_cursor
 
     on_day, table = f"\"date\" = DATE '{day}'", f"hive.{database}.insights"  # validated date, identifier
     nulls = "event_id IS NULL OR username IS NULL OR event_name IS NULL OR event_time IS NULL"

@@ -28,7 +28,9 @@ from urllib.parse import urlsplit
 from rich.console import Console
 from rich.table import Table
 
-from dataplat.bench.report import save_report
+from dataplat.load.bench.report import save_report
+from dataplat.load.generator import EventFactory
+from dataplat.load.schemas import load_schema, schema_text
 from dataplat.settings import Settings
 
 TOPIC = "appclickstream.bench"
@@ -68,10 +70,8 @@ def ensure_bench_subject(settings: Settings) -> None:
     """The bench topic uses the click schema under its own subject (so it never touches real data)."""
     from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 
-    from schemas.register import SCHEMA_DIR
-
     client = SchemaRegistryClient({"url": settings.registry_url})
-    client.register_schema(f"{TOPIC}-value", Schema((SCHEMA_DIR / "appclickstream.avsc").read_text(), "AVRO"))
+    client.register_schema(f"{TOPIC}-value", Schema(schema_text("appclickstream"), "AVRO"))
 
 
 def bare_producer(settings: Settings, events: int) -> Figures:
@@ -81,12 +81,10 @@ def bare_producer(settings: Settings, events: int) -> Figures:
     from confluent_kafka.schema_registry.avro import AvroSerializer
     from confluent_kafka.serialization import MessageField, SerializationContext
 
-    from schemas.register import SCHEMA_DIR
-
     registry = SchemaRegistryClient({"url": settings.registry_url})
     serializer = AvroSerializer(
         registry,
-        (SCHEMA_DIR / "appclickstream.avsc").read_text(),
+        schema_text("appclickstream"),
         conf={
             "auto.register.schemas": False,
             "use.latest.version": True,
@@ -240,8 +238,6 @@ def http_run(
     path: str | None = None,
 ) -> Figures:
     """(b)/(c)/(d)/(e) through a running ingest API; events from the platform's generator."""
-    from ingest_api.generator import EventFactory, load_schema
-
     factory = EventFactory(load_schema("appclickstream"), random.Random(7))  # noqa: S311 - test data
     requests = max(count // batch_size, 1)
     if path is None:

@@ -14,7 +14,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from dataplat.bench.report import save_report
+from dataplat.load.bench.report import save_report
 from dataplat.settings import Settings, get_settings
 from dataplat.sql_shell import connect
 

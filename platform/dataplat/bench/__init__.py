@@ -1,1 +1,0 @@
-"""Benchmarks of the platform's components, run against the live stack."""
