@@ -1,4 +1,7 @@
-"""Register every ``schemas/*.avsc`` as subject ``{name}-value`` (``dataplat schemas register``).
+"""Register every ``schemas/*.avsc`` as subject ``{name}-value``.
+
+``python -m schemas.register --registry-url URL`` (or ``$SCHEMAS_REGISTRY_URL``); the platform's
+``dataplat schemas`` passes its registry.
 
 Idempotent: an unchanged schema is left alone, the subject's compatibility level is set only when
 it differs, and a changed schema is first checked against the latest version
@@ -9,6 +12,7 @@ reported and not registered. ``dry_run`` reads the registry and writes nothing.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -20,6 +24,7 @@ from rich.table import Table
 from schema_registry.compatibility import LEVELS  # the Confluent API's level names
 
 SCHEMA_DIR = Path(__file__).resolve().parent
+REGISTRY_URL_ENV = "SCHEMAS_REGISTRY_URL"  # the registry when --registry-url is not given
 CONTENT_TYPE = "application/vnd.schemaregistry.v1+json"
 Action = Literal["create", "update", "unchanged", "incompatible"]
 _MISSING = object()
@@ -197,10 +202,8 @@ def register_schemas(
     if level not in LEVELS:
         raise ValueError(f"unknown compatibility level {level}; one of {', '.join(LEVELS)}")
     if registry is None:
-        if registry_url is None:
-            from dataplat.settings import get_settings
-
-            registry_url = get_settings().registry_url
+        if not registry_url:
+            raise ValueError(f"no registry URL: pass registry_url (--registry-url or ${REGISTRY_URL_ENV})")
         registry = Registry(registry_url)
     results = [
         plan_and_apply(registry, path, level=level, dry_run=dry_run)
@@ -216,8 +219,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m schemas.register", description=__doc__)
     parser.add_argument("--dry-run", action="store_true")
     parser.add_argument("--compatibility", default="BACKWARD", choices=LEVELS)
-    parser.add_argument("--registry-url")
+    parser.add_argument(
+        "--registry-url",
+        default=os.environ.get(REGISTRY_URL_ENV) or None,
+        help=f"Confluent-compatible registry API root (required; default: ${REGISTRY_URL_ENV})",
+    )
     args = parser.parse_args(argv)
+    if not args.registry_url:
+        parser.error(f"the following arguments are required: --registry-url (or set ${REGISTRY_URL_ENV})")
     results = register_schemas(args.registry_url, dry_run=args.dry_run, level=args.compatibility)
     return 1 if any(r.action == "incompatible" for r in results) else 0
 

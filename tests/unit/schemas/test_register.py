@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from rich.console import Console
 
-from schemas.register import Registry, diff_fields, register_schemas
+from schemas.register import REGISTRY_URL_ENV, SCHEMA_DIR, Registry, diff_fields, main, register_schemas
 
-from .conftest import SCHEMA
+SCHEMA = (SCHEMA_DIR / "appclickstream.avsc").read_text()
 
 
 class MemoryRegistry(Registry):
@@ -127,3 +127,32 @@ def test_diff_fields_names_added_removed_and_changed_defaults() -> None:
         "- a: string (had no default)",
     ]
     assert diff_fields(old, old) == ["(no field changes; formatting or metadata only)"]
+
+
+def test_the_registry_url_is_required(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv(REGISTRY_URL_ENV, raising=False)
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--dry-run"])
+    assert exit_info.value.code == 2
+    error = capsys.readouterr().err
+    assert "--registry-url" in error and REGISTRY_URL_ENV in error
+    with pytest.raises(ValueError, match="registry URL"):
+        register_schemas(schema_dir=SCHEMA_DIR)
+
+
+def test_the_registry_url_may_come_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch, schema_dir: Path
+) -> None:
+    seen: list[str | None] = []
+
+    def fake(url: str | None, **kwargs: Any) -> list[Any]:
+        seen.append(url)
+        return []
+
+    monkeypatch.setattr("schemas.register.register_schemas", fake)
+    monkeypatch.setenv(REGISTRY_URL_ENV, "http://registry.example:8081/apis/ccompat/v7")
+    assert main(["--dry-run"]) == 0
+    assert main(["--registry-url", "http://other:8081"]) == 0
+    assert seen == ["http://registry.example:8081/apis/ccompat/v7", "http://other:8081"]
