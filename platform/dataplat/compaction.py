@@ -13,21 +13,27 @@ import subprocess
 from typing import Any
 
 from dataplat.runtime import build_context
-from dataplat.services.streaming import submit_env
+from dataplat.services.streaming import lake_args, submit_env
 from dataplat.settings import REPO_ROOT, Settings
+from dataplat.spec import Context
 
 JOB = REPO_ROOT / "spark_apps" / "clickstream" / "compact.py"
+
+
+def compact_argv(ctx: Context, date: dt.date) -> list[str]:
+    """The spark-submit command line of the compaction job for ``date``."""
+    return [
+        str(ctx.python_bin.parent / "spark-submit"),
+        "--name", f"clickstream-compact-{date}",
+        "--conf", "spark.ui.enabled=false",
+        str(JOB), "--date", date.isoformat(), *lake_args(ctx.settings),
+    ]  # fmt: skip
 
 
 def compact_clickstream(settings: Settings, date: dt.date, *, timeout_s: float = 900.0) -> dict[str, Any]:
     """Compact ``start_date = date``; returns the job's summary (files folded, new file, ...)."""
     ctx = build_context(settings)
-    argv = [
-        str(ctx.python_bin.parent / "spark-submit"),
-        "--name", f"clickstream-compact-{date}",
-        "--conf", "spark.ui.enabled=false",
-        str(JOB), "--date", date.isoformat(),
-    ]  # fmt: skip
+    argv = compact_argv(ctx, date)
     env = {**os.environ, **submit_env(ctx)}
     result = subprocess.run(argv, env=env, capture_output=True, text=True, check=False, timeout=timeout_s)
     if result.returncode != 0:

@@ -17,7 +17,7 @@ from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
 
-from spark_apps.clickstream import progress, tables, transforms
+from spark_apps.clickstream import options, progress, tables, transforms
 from spark_apps.clickstream.registry import subject_for, wait_for_latest
 from spark_apps.clickstream.sink import BatchSink, batch_key
 
@@ -25,24 +25,28 @@ log = logging.getLogger("clickstream")
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
-    from dataplat.settings import get_settings
-
-    s = get_settings()
-    parser = argparse.ArgumentParser(prog="clickstream")
-    parser.add_argument("--topic", default=s.lake.click_topic)
-    parser.add_argument("--bootstrap", default=s.kafka_bootstrap)
-    parser.add_argument("--registry-url", default=s.registry_url)
-    parser.add_argument("--trino-url", default=s.trino_url)
-    parser.add_argument("--lake-root", default=s.lake.root)
-    parser.add_argument("--database", default=tables.DATABASE, help="Hive database of the tables")
-    parser.add_argument("--hdfs-uri", default=s.hdfs_uri)
-    parser.add_argument("--checkpoint", default=f"{s.hdfs_uri}{s.lake.root}/_checkpoints/clickstream")
-    parser.add_argument("--heartbeat", type=Path, default=None)
+    """The app's options; endpoints are required. ``@FILE`` reads options from FILE, one per line."""
+    parser = argparse.ArgumentParser(prog="clickstream", fromfile_prefix_chars="@")
+    parser.add_argument("--bootstrap-servers", required=True, help="Kafka bootstrap servers, host:port,...")
+    parser.add_argument(
+        "--kafka-property",
+        type=options.kafka_property,
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="extra Kafka client property (SASL, TLS...), repeatable",
+    )
+    parser.add_argument("--registry-url", required=True, help="Confluent-compatible schema registry API root")
+    parser.add_argument("--trino-url", required=True, help="Trino, where the users' view is created")
+    options.add_lake_options(parser)
+    parser.add_argument("--checkpoint", required=True, help="the query's checkpoint folder (a URI)")
+    parser.add_argument("--topic", default="appclickstream")
+    parser.add_argument("--heartbeat", type=Path, default=None, help="progress file (a readiness probe)")
     parser.add_argument("--trigger-seconds", type=float, default=2.0)
     parser.add_argument("--max-offsets-per-trigger", type=int, default=200_000)
     parser.add_argument("--starting-offsets", default="earliest")
     args = parser.parse_args(argv)
-    args.kafka_properties = dict(s.kafka_client.properties)
+    args.kafka_properties = dict(args.kafka_property)
     return args
 
 
@@ -133,7 +137,7 @@ def main(argv: list[str]) -> int:
         .getOrCreate()
     )
     spark.sparkContext.setLogLevel("WARN")
-    layout = tables.layout_for(args.hdfs_uri, args.lake_root, args.database)
+    layout = options.layout(args)
     for statement in tables.ddl(layout):
         spark.sql(statement)
 
@@ -143,7 +147,7 @@ def main(argv: list[str]) -> int:
 
     reader = (
         spark.readStream.format("kafka")
-        .option("kafka.bootstrap.servers", args.bootstrap)
+        .option("kafka.bootstrap.servers", args.bootstrap_servers)
         .option("subscribe", args.topic)
         .option("startingOffsets", args.starting_offsets)
         .option("maxOffsetsPerTrigger", str(args.max_offsets_per_trigger))

@@ -1,4 +1,4 @@
-"""Fold one day's increments into one compacted file: ``spark-submit compact.py --date D``.
+"""Fold one day's increments into one compacted file: ``spark-submit compact.py --date D --hdfs-uri U``.
 
 Safe while the streaming app runs: the files to fold are listed once; their sum is written as
 ``start_date=D/c<through>.parquet`` (``through`` = the newest batch folded) with an atomic rename;
@@ -17,7 +17,7 @@ import sys
 
 from pyspark.sql import SparkSession
 
-from spark_apps.clickstream import tables, transforms
+from spark_apps.clickstream import options, tables, transforms
 from spark_apps.clickstream.sink import BatchSink, compaction_key
 
 FILE_NAME = re.compile(r"/(?P<kind>[bc])(?P<batch>\d{12})\.parquet$")
@@ -50,14 +50,16 @@ def compact(spark: SparkSession, layout: tables.Layout, date: str) -> dict[str, 
             "compacted": True}  # fmt: skip
 
 
-def main(argv: list[str]) -> int:
-    from dataplat.settings import get_settings
-
-    s = get_settings()
-    parser = argparse.ArgumentParser(prog="clickstream-compact")
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    """The job's options: the day and where the tables live (``--hdfs-uri`` is required)."""
+    parser = argparse.ArgumentParser(prog="clickstream-compact", fromfile_prefix_chars="@")
     parser.add_argument("--date", required=True, type=dt.date.fromisoformat)
-    parser.add_argument("--database", default=tables.DATABASE)
-    args = parser.parse_args(argv)
+    options.add_lake_options(parser)
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str]) -> int:
+    args = parse_args(argv)
     spark = (
         SparkSession.builder.appName(f"clickstream-compact-{args.date}")
         .config("spark.sql.session.timeZone", "UTC")
@@ -66,7 +68,7 @@ def main(argv: list[str]) -> int:
         .getOrCreate()
     )
     spark.sparkContext.setLogLevel("WARN")
-    result = compact(spark, tables.layout_for(s.hdfs_uri, s.lake.root, args.database), args.date.isoformat())
+    result = compact(spark, options.layout(args), args.date.isoformat())
     print(json.dumps(result))
     spark.stop()
     return 0

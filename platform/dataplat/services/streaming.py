@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from dataplat.probes import callable_probe
-from dataplat.settings import REPO_ROOT
+from dataplat.settings import REPO_ROOT, Settings
 from dataplat.spark_conf import spark_conf_dir, spark_env
 from dataplat.spec import Condition, Context, Probe, ServiceSpec
 
@@ -45,6 +45,26 @@ def submit_env(ctx: Context) -> dict[str, str]:
     return {**spark_env(ctx), "PATH": path, "PYSPARK_PYTHON": str(ctx.python_bin), "PYTHONUNBUFFERED": "1"}
 
 
+def lake_args(settings: Settings) -> tuple[str, ...]:
+    """Where the clickstream tables live: the options both clickstream jobs take."""
+    return ("--hdfs-uri", settings.hdfs_uri, "--lake-root", settings.lake.root)
+
+
+def app_args(ctx: Context) -> tuple[str, ...]:
+    """The clickstream app's options (endpoints, checkpoint, topic) rendered from the settings."""
+    s = ctx.settings
+    kafka = s.kafka_client.properties.items()
+    return (
+        "--bootstrap-servers", s.kafka_bootstrap,
+        *(arg for key, value in kafka for arg in ("--kafka-property", f"{key}={value}")),
+        "--registry-url", s.registry_url,
+        "--trino-url", s.trino_url,
+        *lake_args(s),
+        "--checkpoint", f"{s.hdfs_uri}{s.lake.root}/_checkpoints/clickstream",
+        "--topic", s.lake.click_topic,
+    )  # fmt: skip
+
+
 def specs(ctx: Context) -> list[ServiceSpec]:
     s = ctx.settings
     beat = heartbeat_file(ctx)
@@ -54,6 +74,7 @@ def specs(ctx: Context) -> list[ServiceSpec]:
         "--conf", "spark.ui.enabled=false",  # the heartbeat is the probe: no port to hand out
         "--conf", f"spark.driver.memory={s.heaps.spark_driver}m",
         str(APP),
+        *app_args(ctx),
         "--heartbeat", str(beat),
     )  # fmt: skip
     depends = {
