@@ -5,13 +5,18 @@ Events follow the topic's ``schemas/<topic>.avsc`` (known field names get realis
 workers) and/or ``--delay`` (seconds each worker waits between posts); stops after ``--count``
 events or ``--duration`` seconds, whichever comes first. ``--trace-field`` writes a unique id into
 that string field of every event and records each id's outcome, so a run can be checked against
-what Kafka holds.
+what Kafka holds. A run stopped early (Ctrl-C) cancels its requests in flight and still prints the
+summary of what it did; ``main`` then exits with 130.
+
+The generator is a client of the ingest API like any other: it reads the schema file itself and
+takes the API's URL as a parameter (``dataplat generate`` passes the platform's).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import itertools
 import random
 import statistics
@@ -37,7 +42,7 @@ VOCABULARY: dict[str, list[str]] = {
 class Options:
     topic: str = "appclickstream"
     schema: str | None = None  # schemas/<schema>.avsc; default: the topic's name
-    url: str | None = None  # default: the platform's ingest URL
+    url: str | None = None  # the ingest API, e.g. http://127.0.0.1:8000 (required)
     api_key: str | None = None
     delay: float = 0.0
     rate: float | None = None
@@ -56,7 +61,9 @@ class Summary:
     accepted: int = 0
     rejected: int = 0
     failed: int = 0  # not written: 5xx or transport errors
-    requests: int = 0
+    requests: int = 0  # answered (or failed in transport)
+    cancelled: int = 0  # events whose request was in flight when the run was interrupted
+    interrupted: bool = False
     elapsed_s: float = 0.0
     latencies_ms: list[float] = field(default_factory=list)
     statuses: dict[int, int] = field(default_factory=dict)
@@ -121,12 +128,20 @@ class EventFactory:
         return event
 
 
+@dataclass
+class _Schedule:
+    """What the workers share: events left to send (``None``: no count) and posts scheduled so far."""
+
+    budget: int | None
+    slots: int = 0
+
+
 async def _worker(
     client: httpx.AsyncClient,
     options: Options,
     factory: EventFactory,
     summary: Summary,
-    budget: list[int],
+    schedule: _Schedule,
     started: float,
     on_progress: Any,
 ) -> None:
@@ -135,18 +150,15 @@ async def _worker(
     while True:
         if options.duration is not None and time.monotonic() - started >= options.duration:
             return
-        size = options.batch_size if budget[0] < 0 else min(options.batch_size, budget[0])
+        size = options.batch_size if schedule.budget is None else min(options.batch_size, schedule.budget)
         if size <= 0:
             return
-        if budget[0] >= 0:
-            budget[0] -= size
-        if interval:  # global pacing: the n-th post is due at started + n * interval
-            due = started + summary.requests * interval
-            summary.requests += 1
-            if (wait := due - time.monotonic()) > 0:
-                await asyncio.sleep(wait)
-        else:
-            summary.requests += 1
+        if schedule.budget is not None:
+            schedule.budget -= size
+        due = started + schedule.slots * interval  # global pacing: post n is due at started + n * interval
+        schedule.slots += 1
+        if interval and (wait := due - time.monotonic()) > 0:
+            await asyncio.sleep(wait)
         events = [
             factory.broken() if factory.rng.random() < options.invalid_ratio else factory.event()
             for _ in range(size)
@@ -159,8 +171,12 @@ async def _worker(
         except httpx.HTTPError:
             status = 0
             response = None
+        except asyncio.CancelledError:  # interrupted: this request's outcome is unknown
+            summary.cancelled += size
+            raise
         summary.latencies_ms.append((time.perf_counter() - t0) * 1000)
         summary.statuses[status] = summary.statuses.get(status, 0) + 1
+        summary.requests += 1
         summary.sent += size
         _count(summary, size, status, response)
         if options.trace_field is not None:
@@ -209,19 +225,26 @@ def _trace(summary: Summary, ids: list[Any], status: int, response: httpx.Respon
             summary.traced[trace_id] = outcome
 
 
-async def generate(options: Options, console: Console | None = None) -> Summary:
-    """Run the load until ``count``/``duration`` is reached; shows a progress bar."""
+async def generate(
+    options: Options,
+    console: Console | None = None,
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> Summary:
+    """Run the load until ``count``/``duration`` is reached; shows a progress bar, prints the summary.
+
+    Cancelled (Ctrl-C under ``asyncio.run``) or interrupted, it cancels the requests in flight and
+    returns the summary of what it did, with ``interrupted`` set. ``transport``: for tests.
+    """
     if options.count is None and options.duration is None:
         raise ValueError("give --count or --duration")
+    if not options.url:
+        raise ValueError("give the ingest API's URL (--url)")
     console = console or Console()
-    if options.url is None:
-        from dataplat.settings import get_settings
-
-        options.url = get_settings().ingest_url
     rng = random.Random(options.seed)  # noqa: S311 - test data
     factory = EventFactory(load_schema(options.schema or options.topic), rng, options.trace_field)
     headers = {"X-API-Key": options.api_key} if options.api_key else {}
-    summary, budget = Summary(), [options.count if options.count is not None else -1]
+    summary, schedule = Summary(), _Schedule(options.count)
     limits = httpx.Limits(max_connections=options.concurrency)
     columns = (
         TextColumn("[bold]{task.description}"),
@@ -230,7 +253,10 @@ async def generate(options: Options, console: Console | None = None) -> Summary:
         TimeElapsedColumn(),
         TextColumn("{task.fields[ok]} ok, {task.fields[bad]} rejected, {task.fields[err]} failed"),
     )
-    async with httpx.AsyncClient(base_url=options.url, headers=headers, limits=limits, timeout=30) as client:
+    client = httpx.AsyncClient(
+        base_url=options.url, headers=headers, limits=limits, timeout=30, transport=transport
+    )
+    async with client:
         with Progress(*columns, console=console, transient=False) as progress:
             task = progress.add_task(f"posting to {options.topic}", total=options.count, ok=0, bad=0, err=0)
 
@@ -240,15 +266,30 @@ async def generate(options: Options, console: Console | None = None) -> Summary:
                 )
 
             started = time.monotonic()
-            await asyncio.gather(
-                *(
-                    _worker(client, options, factory, summary, budget, started, advance)
-                    for _ in range(options.concurrency)
-                )
-            )
-            summary.elapsed_s = time.monotonic() - started
+            workers = [
+                asyncio.create_task(_worker(client, options, factory, summary, schedule, started, advance))
+                for _ in range(options.concurrency)
+            ]
+            try:
+                await asyncio.gather(*workers)
+            except (asyncio.CancelledError, KeyboardInterrupt):
+                summary.interrupted = True
+                await _stop(workers)
+            finally:
+                summary.elapsed_s = time.monotonic() - started
     print_summary(summary, console)
     return summary
+
+
+async def _stop(workers: list[asyncio.Task[None]]) -> None:
+    """Cancel the workers and wait until each has stopped; this task's cancellation is handled."""
+    for worker in workers:
+        worker.cancel()
+    with contextlib.suppress(asyncio.CancelledError):  # cancelled again: the workers are done anyway
+        await asyncio.gather(*workers, return_exceptions=True)
+    current = asyncio.current_task()
+    while current is not None and current.cancelling():
+        current.uncancel()  # the run ends normally, with what it did
 
 
 def print_summary(summary: Summary, console: Console) -> None:
@@ -260,6 +301,11 @@ def print_summary(summary: Summary, console: Console) -> None:
         f"request latency p50 {summary.percentile(50):.1f} ms, p99 {summary.percentile(99):.1f} ms "
         f"(HTTP {statuses})"
     )
+    if summary.interrupted:
+        console.print(
+            f"[yellow]interrupted[/]: {summary.cancelled} events were in flight "
+            "(their requests were cancelled; the API may have written them)"
+        )
 
 
 def parse_args(argv: list[str] | None = None) -> Options:
@@ -273,7 +319,7 @@ def parse_args(argv: list[str] | None = None) -> Options:
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--batch-size", type=int, default=1)
     parser.add_argument("--invalid-ratio", type=float, default=0.0)
-    parser.add_argument("--url")
+    parser.add_argument("--url", required=True, help="the ingest API, e.g. http://127.0.0.1:8000")
     parser.add_argument("--api-key")
     parser.add_argument("--seed", type=int)
     parser.add_argument("--trace-field", help="string field that gets a unique id per event (traceable)")
@@ -281,8 +327,17 @@ def parse_args(argv: list[str] | None = None) -> Options:
     return Options(**vars(args))
 
 
-def main(argv: list[str] | None = None) -> int:
-    summary = asyncio.run(generate(parse_args(argv)))
+INTERRUPTED = 130  # the shell's code for a process stopped by SIGINT
+
+
+def main(argv: list[str] | None = None, *, transport: httpx.AsyncBaseTransport | None = None) -> int:
+    """Run once; 130 when interrupted (the summary is printed either way), 1 when events failed."""
+    try:
+        summary = asyncio.run(generate(parse_args(argv), transport=transport))
+    except KeyboardInterrupt:  # a second Ctrl-C, or one raised inside a request
+        return INTERRUPTED
+    if summary.interrupted:
+        return INTERRUPTED
     return 1 if summary.failed else 0
 
 
