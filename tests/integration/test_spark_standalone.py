@@ -25,7 +25,7 @@ from confluent_kafka.admin import AdminClient, NewTopic
 from dataplat.load.bench.batch import run_dag
 from dataplat.load.bench.streaming import ClickProducer, event, trino_cursor
 from dataplat.runtime import Stack, build_context
-from dataplat.services.streaming import APP, submit_env
+from dataplat.services.streaming import APP, app_args, submit_env
 from dataplat.settings import Settings
 from dataplat.spark_conf import spark_conf_dir
 from tests.integration.spark_cluster import StandaloneCluster, standalone_cluster
@@ -89,7 +89,7 @@ def test_clickstream_app_counts_on_the_cluster(
 
     ctx = build_context(on_cluster)
     argv = [
-        str(ctx.python_bin.parent / "spark-submit"), "--name", "clickstream", str(APP),
+        str(ctx.python_bin.parent / "spark-submit"), "--name", "clickstream", str(APP), *app_args(ctx),
         "--topic", topic, "--database", STREAM_DB,
         "--checkpoint", f"{on_cluster.hdfs_uri}/lake/tests/{STREAM_DB}/_checkpoints/{topic}",
     ]  # fmt: skip
