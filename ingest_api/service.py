@@ -152,9 +152,12 @@ class IngestService:
     @staticmethod
     def _encode(schema: TopicSchema, value: dict[str, Any], context: SerializationContext) -> bytes:
         try:
-            return schema.serializer(value, context)  # type: ignore[no-any-return]
+            encoded = schema.serializer(value, context)
         except (TypeError, ValueError, SerializationError) as error:  # validated against it: a bug
             raise IngestError(f"encoding failed after validation: {error}") from error
+        if encoded is None:  # the serializer's answer to a None value, which validation refuses
+            raise IngestError("encoding produced no bytes")
+        return encoded
 
     def _key(self, value: dict[str, Any]) -> bytes | None:
         name = self.settings.key_field
