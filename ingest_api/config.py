@@ -1,19 +1,35 @@
-"""The ingest service's settings: ``INGEST_*`` environment variables over the platform's defaults."""
+"""The ingest service's settings: ``INGEST_*`` environment variables, nothing else.
+
+The Kafka bootstrap servers and the registry URL have no default (there is no right guess for a
+service that runs anywhere); a missing one fails the start with the variable's name. Everything
+else has the default a user of this service alone would expect (bound to loopback, no API key).
+"""
 
 from __future__ import annotations
 
 import ipaddress
+import re
 from functools import lru_cache
 from typing import Any
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsError as SourceError
 
-from dataplat.settings import get_settings
+ENV_PREFIX = "INGEST_"
+REQUIRED = {  # field: what to set it to (the error names the variable and says this)
+    "kafka_bootstrap": "the Kafka bootstrap servers, e.g. localhost:9092",
+    "registry_url": "the schema registry's URL, e.g. http://localhost:8081",
+}
+KafkaProperty = str | int | float | bool
 
 
-def _platform() -> Any:
-    return get_settings()
+class SettingsError(ValueError):
+    """The environment does not configure the service; the message names each variable."""
+
+
+def env_name(field: str) -> str:
+    return f"{ENV_PREFIX}{field.upper()}"
 
 
 @lru_cache(maxsize=64)
@@ -28,13 +44,15 @@ def is_loopback(host: str) -> bool:
 
 
 class IngestSettings(BaseSettings):
-    """Ingest API configuration (env prefix ``INGEST_``); endpoints default to the platform's."""
+    """Ingest API configuration (env prefix ``INGEST_``)."""
 
-    model_config = SettingsConfigDict(env_prefix="INGEST_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore")
 
-    kafka: dict[str, Any] = Field(default_factory=lambda: _platform().kafka_client_config())
-    registry_url: str = Field(default_factory=lambda: _platform().registry_url)
-    bind_host: str = Field(default_factory=lambda: _platform().bind_host)
+    kafka_bootstrap: str  # required, e.g. broker1:9092,broker2:9092
+    registry_url: str  # required: a Confluent-compatible registry's API root
+    # extra librdkafka client properties, a JSON object (SASL, TLS: security.protocol, sasl.*...)
+    kafka_properties: dict[str, KafkaProperty] = Field(default_factory=dict)
+    bind_host: str = "127.0.0.1"  # the address uvicorn binds (decides whether a key is required)
     api_key: str | None = None
     require_api_key: bool | None = None  # None: required when bound beyond loopback
     max_body_bytes: int = 1_048_576
@@ -48,6 +66,15 @@ class IngestSettings(BaseSettings):
     key_field: str | None = None  # record field used as the Kafka key (None: no key)
     dlq_enabled: bool = False
     dlq_suffix: str = ".dlq"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _endpoints_are_set(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            unset = [key for key in REQUIRED if not data.get(key)]
+            if unset:
+                raise ValueError("; ".join(f"{env_name(key)} is not set: {REQUIRED[key]}" for key in unset))
+        return data
 
     @model_validator(mode="after")
     def _auth_is_configured(self) -> IngestSettings:
@@ -64,10 +91,14 @@ class IngestSettings(BaseSettings):
             return self.require_api_key
         return not is_loopback(self.bind_host)
 
+    def kafka_config(self) -> dict[str, Any]:
+        """librdkafka client config: the bootstrap servers and the extra properties."""
+        return {"bootstrap.servers": self.kafka_bootstrap, **self.kafka_properties}
+
     def producer_config(self) -> dict[str, Any]:
         """librdkafka producer config: durable (acks=all, idempotent) with a bounded delivery time."""
         return {
-            **self.kafka,
+            **self.kafka_config(),
             "acks": "all",
             "enable.idempotence": True,
             "linger.ms": self.linger_ms,
@@ -85,7 +116,35 @@ class IngestSettings(BaseSettings):
         }
 
 
+def _explain(error: ValidationError) -> str:
+    """One line per problem, each naming its environment variable."""
+    lines = []
+    for problem in error.errors():
+        message = problem["msg"].removeprefix("Value error, ")
+        field = problem["loc"][0] if problem["loc"] else None
+        lines.append(f"{env_name(str(field))}: {message}" if field else message)
+    return "; ".join(lines)
+
+
 @lru_cache
-def get_ingest_settings() -> IngestSettings:
-    """The process-wide settings; tests replace it with ``app.dependency_overrides``."""
-    return IngestSettings()
+def load_ingest_settings() -> IngestSettings:
+    """The process-wide settings, read from the environment once.
+
+    Raises :class:`SettingsError` naming each missing or invalid ``INGEST_*`` variable.
+    """
+    try:
+        return IngestSettings()  # type: ignore[call-arg]  # required fields come from the environment
+    except ValidationError as error:
+        raise SettingsError(f"ingest API settings: {_explain(error)}") from None
+    except SourceError as error:  # a complex value (INGEST_KAFKA_PROPERTIES) that is not JSON
+        field = re.search(r'field "(\w+)"', str(error))
+        name = env_name(field.group(1)) if field else f"an {ENV_PREFIX}* variable"
+        raise SettingsError(f"ingest API settings: {name} is not valid JSON ({error})") from None
+
+
+async def get_ingest_settings() -> IngestSettings:
+    """The settings dependency (async: FastAPI then calls it on the event loop, no thread hop).
+
+    Tests replace it with ``app.dependency_overrides[get_ingest_settings]``.
+    """
+    return load_ingest_settings()

@@ -7,6 +7,7 @@ records. Domain errors become HTTP answers in one handler (503s carry ``Retry-Af
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -17,7 +18,6 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from ingest_api.config import IngestSettings, get_ingest_settings
-from ingest_api.dependencies import API_KEY_HEADER
 from ingest_api.errors import IngestError, Unavailable
 from ingest_api.producer import EventProducer
 from ingest_api.registry import SchemaSource
@@ -28,10 +28,11 @@ log = logging.getLogger("ingest_api")
 SHUTDOWN_FLUSH_S = 15.0
 
 
-def _settings(app: FastAPI) -> IngestSettings:
-    overrides = app.dependency_overrides
-    factory: Callable[[], IngestSettings] = overrides.get(get_ingest_settings, get_ingest_settings)
-    return factory()
+async def _settings(app: FastAPI) -> IngestSettings:
+    """The settings dependency as a request would get it (``app.dependency_overrides`` wins)."""
+    factory: Callable[[], Any] = app.dependency_overrides.get(get_ingest_settings, get_ingest_settings)
+    settings = factory()
+    return await settings if inspect.isawaitable(settings) else settings  # type: ignore[no-any-return]
 
 
 def build_service(settings: IngestSettings) -> IngestService:
@@ -43,13 +44,13 @@ def build_service(settings: IngestSettings) -> IngestService:
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    settings = _settings(app)
+    settings = await _settings(app)
     service: IngestService = app.state.service_factory(settings)
     service.producer.start()
     app.state.service = service
     log.info(
         "ingest API: kafka %s, registry %s, api key %s",
-        settings.kafka.get("bootstrap.servers"),
+        settings.kafka_bootstrap,
         settings.registry_url,
         "required" if settings.auth_required else "not required",
     )
@@ -86,21 +87,7 @@ def create_app(service_factory: Callable[[IngestSettings], IngestService] = buil
     app.add_exception_handler(IngestError, _domain_error)
     app.include_router(events.router)
     app.include_router(health.router)
-    _document_api_key(app)
     return app
-
-
-def _document_api_key(app: FastAPI) -> None:
-    """Declare the X-API-Key scheme the event routes check (they use no security dependency)."""
-    generate = app.openapi
-
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            schemes = generate().setdefault("components", {}).setdefault("securitySchemes", {})
-            schemes["APIKeyHeader"] = {"type": "apiKey", "in": "header", "name": API_KEY_HEADER}
-        return app.openapi_schema  # type: ignore[return-value]
-
-    app.openapi = openapi  # type: ignore[method-assign]
 
 
 app = create_app()

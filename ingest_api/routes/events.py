@@ -1,36 +1,27 @@
 """POST events to a topic: one, or a batch with a result per record.
 
-The handlers take the raw request (no body model, no sync dependencies) and answer with
-orjson: the single-event path is hot.
+Thin handlers: the API key, the topic and the parsed body come from the dependencies in
+:mod:`ingest_api.dependencies`; the answers are orjson-encoded (the single-event path is hot).
 """
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Response
 
 from ingest_api.dependencies import (
-    authorize,
-    current_settings,
-    event_batch,
-    get_service,
-    json_body,
+    BatchDep,
+    EventDep,
+    ServiceDep,
+    TopicDep,
     json_response,
+    require_api_key,
 )
-from ingest_api.errors import InvalidTopic
-from ingest_api.service import IngestService, raise_for_outcome
+from ingest_api.service import raise_for_outcome
 
-router = APIRouter(prefix="/topics", tags=["events"])
-TOPIC = re.compile(r"[A-Za-z0-9._-]{1,249}")
-TOPIC_PARAMETER = {
-    "name": "topic",
-    "in": "path",
-    "required": True,
-    "description": "Kafka topic; its schema is subject {topic}-value",
-    "schema": {"type": "string", "pattern": f"^{TOPIC.pattern}$"},
-}
+# the key check runs first, before the body is read (and documents the security scheme)
+router = APIRouter(prefix="/topics", tags=["events"], dependencies=[Depends(require_api_key)])
 EXAMPLE = {
     "username": "alice",
     "page": "/checkout",
@@ -49,21 +40,9 @@ ERRORS: dict[int | str, dict[str, Any]] = {  # the answers of both routes beside
 
 
 def _body_doc(schema: dict[str, Any], example: Any) -> dict[str, Any]:
+    """The request body's document (the handlers read the raw body: no body model to derive it from)."""
     content = {"application/json": {"schema": schema, "example": example}}
-    return {
-        "requestBody": {"required": True, "content": content},
-        "parameters": [TOPIC_PARAMETER],
-        "security": [{"APIKeyHeader": []}],
-    }
-
-
-def _prepare(request: Request) -> tuple[str, IngestService]:
-    """Auth and the topic name, without FastAPI's dependency machinery (the path is hot)."""
-    authorize(request)
-    topic: str = request.path_params["topic"]
-    if TOPIC.fullmatch(topic) is None:
-        raise InvalidTopic(f"not a valid topic name: {topic!r:.80}")
-    return topic, get_service(request)
+    return {"requestBody": {"required": True, "content": content}}
 
 
 @router.post(
@@ -76,9 +55,7 @@ def _prepare(request: Request) -> tuple[str, IngestService]:
         422: {"description": "does not match the schema, or not a valid topic name"},
     },
 )
-async def post_event(request: Request) -> Response:
-    topic, service = _prepare(request)
-    event = await json_body(request, current_settings(request))
+async def post_event(topic: TopicDep, event: EventDep, service: ServiceDep) -> Response:
     outcome = await service.ingest(topic, [event])
     raise_for_outcome(outcome, service.settings.retry_after_s)
     result = outcome.results[0]
@@ -105,9 +82,7 @@ async def post_event(request: Request) -> Response:
         503: {"description": "records not confirmed by Kafka (see results) or a dependency down"},
     },
 )
-async def post_batch(request: Request) -> Response:
-    topic, service = _prepare(request)
-    settings = current_settings(request)
-    outcome = await service.ingest(topic, await event_batch(request, settings))
-    raise_for_outcome(outcome, settings.retry_after_s)
+async def post_batch(topic: TopicDep, events: BatchDep, service: ServiceDep) -> Response:
+    outcome = await service.ingest(topic, events)
+    raise_for_outcome(outcome, service.settings.retry_after_s)
     return json_response(outcome.as_dict(), 207 if outcome.count("rejected") else 200)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from ingest_api import metrics as ingest_metrics
-from ingest_api.dependencies import get_service
+from ingest_api.dependencies import ServiceDep
 from ingest_api.errors import Unavailable
 
 router = APIRouter(tags=["operations"])
@@ -21,8 +21,7 @@ async def healthz() -> dict[str, str]:
 
 
 @router.get("/readyz", summary="Kafka and the schema registry are reachable")
-async def readyz(request: Request) -> JSONResponse:
-    service = get_service(request)
+async def readyz(service: ServiceDep) -> JSONResponse:
     checks = {"kafka": service.producer.check_cluster, "registry": service.schemas.ping}
     results = await asyncio.gather(
         *(asyncio.to_thread(check) for check in checks.values()), return_exceptions=True

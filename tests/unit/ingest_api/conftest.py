@@ -95,7 +95,7 @@ def registry() -> SchemaRegistryClient:
 @pytest.fixture
 def settings() -> IngestSettings:
     return IngestSettings(
-        kafka={"bootstrap.servers": "unused:9"},
+        kafka_bootstrap="unused:9",
         registry_url="mock://ingest-tests",
         bind_host="127.0.0.1",
         max_body_bytes=4096,

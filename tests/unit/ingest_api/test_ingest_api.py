@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from pydantic import ValidationError
 
 from ingest_api.config import IngestSettings, get_ingest_settings
 
 from .conftest import TOPIC, FakeProducer, decode, event
 
 URL, BATCH = f"/topics/{TOPIC}", f"/topics/{TOPIC}/batch"
+
+
+def use_settings(client: TestClient, factory: Callable[[], IngestSettings]) -> None:
+    """Replace the settings dependency of the client's app (from the next request on)."""
+    app = client.app
+    assert isinstance(app, FastAPI)
+    app.dependency_overrides[get_ingest_settings] = factory
 
 
 def test_one_event_is_written_with_its_position(client: TestClient, producer: FakeProducer) -> None:
@@ -152,33 +160,60 @@ def test_key_field_keys_the_record(
 
 def test_api_key_is_required_beyond_loopback(client: TestClient, settings: IngestSettings) -> None:
     public = settings.model_copy(update={"bind_host": "0.0.0.0", "api_key": "s3cret"})
-    client.app.dependency_overrides[get_ingest_settings] = lambda: public
+    use_settings(client, lambda: public)
     assert client.post(URL, json=event()).status_code == 401
     assert client.post(URL, json=event(), headers={"X-API-Key": "wrong"}).status_code == 401
     assert client.post(URL, json=event(), headers={"X-API-Key": "s3cret"}).status_code == 200
     assert client.get("/healthz").status_code == 200  # operations stay open
 
 
-def test_settings_refuse_public_bind_without_key() -> None:
-    with pytest.raises(ValidationError, match="INGEST_API_KEY"):
-        IngestSettings(kafka={}, registry_url="mock://x", bind_host="0.0.0.0")
-    assert not IngestSettings(kafka={}, registry_url="mock://x", bind_host="::1").auth_required
-    assert IngestSettings(
-        kafka={}, registry_url="mock://x", bind_host="127.0.0.1", require_api_key=True, api_key="k"
-    ).auth_required
+def test_non_ascii_api_key_is_401_not_500(client: TestClient, settings: IngestSettings) -> None:
+    public = settings.model_copy(update={"bind_host": "0.0.0.0", "api_key": "s3cret"})
+    use_settings(client, lambda: public)
+    response = client.post(URL, json=event(), headers=[(b"x-api-key", "s3cr\xe9t".encode("latin-1"))])
+    assert response.status_code == 401 and response.json()["error"] == "unauthorized"
 
 
-def test_settings_default_to_the_platform(monkeypatch: pytest.MonkeyPatch) -> None:
-    from dataplat.settings import get_settings
+def test_key_is_checked_before_the_body_is_read(client: TestClient, settings: IngestSettings) -> None:
+    public = settings.model_copy(update={"bind_host": "0.0.0.0", "api_key": "s3cret"})
+    use_settings(client, lambda: public)
+    assert client.post(URL, content=b"{nope", headers={"content-type": "application/json"}).status_code == 401
+    assert client.post("/topics/bad topic!", json=event()).status_code == 401
 
-    monkeypatch.setenv("INGEST_MAX_BATCH_RECORDS", "5")
-    s = IngestSettings()
-    assert s.max_batch_records == 5
-    assert s.registry_url == get_settings().registry_url
-    assert s.kafka["bootstrap.servers"] == get_settings().kafka_bootstrap
-    config = s.producer_config()
-    assert config["acks"] == "all" and config["enable.idempotence"] is True
-    assert config["message.timeout.ms"] == 10_000
+
+def test_invalid_topic_name_is_422(client: TestClient, producer: FakeProducer) -> None:
+    response = client.post("/topics/bad topic!", json=event())
+    assert response.status_code == 422 and response.json()["error"] == "invalid_topic"
+    assert producer.sent == []
+
+
+def test_settings_are_read_once_per_request(client: TestClient, settings: IngestSettings) -> None:
+    calls: list[int] = []
+
+    def counted() -> IngestSettings:
+        calls.append(1)
+        return settings.model_copy(update={"require_api_key": True, "api_key": "k"})
+
+    use_settings(client, counted)
+    headers = {"X-API-Key": "k"}
+    assert client.post(URL, json=event(), headers=headers).status_code == 200
+    assert len(calls) == 1  # the key check and the body reader share one call
+    assert client.post(BATCH, json=[event()], headers=headers).status_code == 200
+    assert len(calls) == 2
+
+
+def test_openapi_security_scheme_comes_from_the_dependency(client: TestClient) -> None:
+    document = client.get("/openapi.json").json()
+    scheme = document["components"]["securitySchemes"]["APIKeyHeader"]
+    assert (scheme["type"], scheme["in"], scheme["name"]) == ("apiKey", "header", "X-API-Key")
+    for path in (URL.replace(TOPIC, "{topic}"), BATCH.replace(TOPIC, "{topic}")):
+        operation = document["paths"][path]["post"]
+        assert operation["security"] == [{"APIKeyHeader": []}]
+        assert {"400", "401", "422", "503"} <= operation["responses"].keys()
+        [parameter] = operation["parameters"]
+        assert parameter["name"] == "topic" and parameter["schema"]["pattern"].startswith("^")
+        assert "application/json" in operation["requestBody"]["content"]
+    assert "security" not in document["paths"]["/healthz"]["get"]
 
 
 def test_health_ready_metrics_docs(client: TestClient) -> None:
