@@ -190,10 +190,20 @@ app.add_typer(bench_app, name="bench")
 
 @bench_app.command("ingest")
 def bench_ingest(events: int = 50_000, clients: int = 32) -> None:
-    """HTTP batch and single-event paths against a bare confluent-kafka producer."""
-    from dataplat.load.bench.ingest import run
+    """HTTP batch and single-event paths against the best plain confluent-kafka producer."""
+    from dataplat.load.bench.ingest import URL_ENV, Endpoints, run
+    from dataplat.load.bench.report import reports_dir
+    from dataplat.paths import paths_for
+    from dataplat.secrets import get_secret
 
-    run(get_settings(), console, events=events, clients=clients)
+    settings = get_settings()
+    endpoints = Endpoints(
+        ingest_url=os.environ.get(URL_ENV) or settings.ingest_url,
+        registry_url=settings.registry_url,
+        kafka=settings.kafka_client_config(),
+        api_key=get_secret(paths_for(settings).secrets_file, "INGEST_API_KEY"),  # needed beyond loopback
+    )
+    run(endpoints, console, report_dir=reports_dir(settings), events=events, clients=clients)
 
 
 @bench_app.command("streaming")

@@ -1,37 +1,40 @@
-"""Ingest benchmark: the HTTP paths measured against a bare confluent-kafka producer, in one run.
+"""Ingest benchmark: the HTTP paths measured against the best plain producer, in one run.
 
-(a) baseline: ``Producer`` + ``AvroSerializer``, acks=all, idempotent, waiting for every delivery;
-(b) the batch endpoint; (c) the single-event endpoint with N concurrent clients; (d) latency of
-the single-event endpoint at a fixed 1,000 events/s; (e) the load client's own ceiling (the same
-client on ``GET /healthz``): when (c) comes close to (e), the client or the machine is the bound,
-not the API. Ratios b/a and c/a make the figures comparable on a shared, noisy machine.
+(a) baseline (:mod:`.baseline`): a plain confluent-kafka ``Producer`` with the ``AvroSerializer``
+built once, acks=all, idempotent, waiting for every delivery; (b) the batch endpoint; (c) the
+single-event endpoint with N concurrent clients; (d) latency of the single-event endpoint at a fixed
+1,000 events/s; (e) the load client's own ceiling (the same client on ``GET /healthz``): when (c)
+comes close to (e), the client or the machine is the bound, not the API. Every rate is reported as
+a ratio to (a), which makes the figures comparable on a shared, noisy machine.
 
 The load client is raw HTTP/1.1 keep-alive on asyncio (one connection per concurrent client,
 bodies built before the clock starts), split over ``LOAD_PROCESSES`` processes: httpx's
 ``AsyncClient`` tops out near 70 requests/s with 32 concurrent requests on one pool (measured
-on ``/healthz``), so it cannot measure this API.
+on ``/healthz``), so it cannot measure this API. Everything goes over public protocols (HTTP,
+Kafka, the registry's REST API); endpoints come in :class:`Endpoints`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import os
 import random
-import statistics
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 from rich.console import Console
 from rich.table import Table
 
-from dataplat.load.bench.report import save_report
+from dataplat.load.bench.baseline import run_baseline
+from dataplat.load.bench.figures import Figures, quantiles, ratios
+from dataplat.load.bench.report import write_report
 from dataplat.load.generator import EventFactory
 from dataplat.load.schemas import load_schema, schema_text
-from dataplat.settings import Settings
 
 TOPIC = "appclickstream.bench"
 LOAD_PROCESSES = 2  # client processes (one asyncio loop each)
@@ -39,97 +42,18 @@ URL_ENV = "INGEST_BENCH_URL"  # another ingest API than the platform's (e.g. an 
 
 
 @dataclass(frozen=True)
-class Figures:
-    events: int
-    seconds: float
-    p50_ms: float
-    p99_ms: float
+class Endpoints:
+    """Where the benchmark connects (``dataplat bench ingest`` fills it from the platform's settings)."""
 
-    @property
-    def rate(self) -> float:
-        return self.events / self.seconds if self.seconds else 0.0
-
-    def as_dict(self) -> dict[str, float]:
-        return {
-            "events": self.events,
-            "seconds": round(self.seconds, 3),
-            "events_per_s": round(self.rate),
-            "p50_ms": round(self.p50_ms, 2),
-            "p99_ms": round(self.p99_ms, 2),
-        }
+    ingest_url: str
+    registry_url: str
+    kafka: dict[str, Any]  # librdkafka client config: bootstrap.servers and any security settings
+    api_key: str | None = None  # X-API-Key, needed when the API is bound beyond loopback
 
 
-def _quantiles(values: list[float]) -> tuple[float, float]:
-    if len(values) < 2:
-        return (values[0], values[0]) if values else (0.0, 0.0)
-    cuts = statistics.quantiles(values, n=100, method="inclusive")
-    return cuts[49], cuts[98]
-
-
-def ensure_bench_subject(settings: Settings) -> None:
+def ensure_bench_subject(registry: SchemaRegistryClient) -> None:
     """The bench topic uses the click schema under its own subject (so it never touches real data)."""
-    from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
-
-    client = SchemaRegistryClient({"url": settings.registry_url})
-    client.register_schema(f"{TOPIC}-value", Schema(schema_text("appclickstream"), "AVRO"))
-
-
-def bare_producer(settings: Settings, events: int) -> Figures:
-    """(a) what a Python service can do at best: serialize + produce + wait for all deliveries."""
-    from confluent_kafka import Producer
-    from confluent_kafka.schema_registry import SchemaRegistryClient, topic_subject_name_strategy
-    from confluent_kafka.schema_registry.avro import AvroSerializer
-    from confluent_kafka.serialization import MessageField, SerializationContext
-
-    registry = SchemaRegistryClient({"url": settings.registry_url})
-    serializer = AvroSerializer(
-        registry,
-        schema_text("appclickstream"),
-        conf={
-            "auto.register.schemas": False,
-            "use.latest.version": True,
-            "subject.name.strategy": topic_subject_name_strategy,
-        },
-    )
-    producer = Producer(
-        settings.kafka_client_config(
-            **{
-                "acks": "all",
-                "enable.idempotence": True,
-                "linger.ms": 5,
-            }
-        )
-    )
-    context = SerializationContext(TOPIC, MessageField.VALUE)
-    latencies: list[float] = []
-    now_ms = int(time.time() * 1000)
-
-    def delivered(err: object, _msg: object, sent: float) -> None:
-        if err is None:
-            latencies.append((time.perf_counter() - sent) * 1000)
-
-    started = time.perf_counter()
-    for i in range(events):
-        record = {
-            "username": f"user{i % 200:03d}",
-            "page": "/bench",
-            "event_name": "click",
-            "event_time": now_ms,
-        }
-        sent = time.perf_counter()
-        while True:
-            try:
-                producer.produce(
-                    TOPIC, serializer(record, context), on_delivery=lambda e, m, s=sent: delivered(e, m, s)
-                )
-                break
-            except BufferError:
-                producer.poll(0.05)
-        producer.poll(0)
-    producer.flush(60)
-    elapsed = time.perf_counter() - started
-    p50, p99 = _quantiles(latencies)
-    return Figures(len(latencies), elapsed, p50, p99)
+    registry.register_schema(f"{TOPIC}-value", Schema(schema_text("appclickstream"), "AVRO"))
 
 
 @dataclass
@@ -265,26 +189,33 @@ def http_run(
     if result.failed:
         raise RuntimeError(f"{result.failed} events failed during the HTTP benchmark: {result.statuses}")
     events = result.accepted if method == "POST" else len(result.latencies_ms)
-    p50, p99 = _quantiles(result.latencies_ms)
+    p50, p99 = quantiles(result.latencies_ms)
     return Figures(events, result.elapsed_s, p50, p99)
 
 
+PATHS = {
+    "a": "(a) plain producer + AvroSerializer (baseline)",
+    "b": "(b) HTTP batch (500/request)",
+    "c": "(c) HTTP single, {clients} clients",
+    "d": "(d) HTTP single at 1,000/s",
+    "e": "(e) client ceiling: GET /healthz",
+}
+
+
 def run(
-    settings: Settings,
+    endpoints: Endpoints,
     console: Console,
     *,
+    report_dir: Path,
     events: int = 50_000,
     clients: int = 32,
-    url: str | None = None,
 ) -> dict[str, Any]:
-    from dataplat.paths import paths_for
-    from dataplat.secrets import get_secret
-
-    url = url or os.environ.get(URL_ENV) or settings.ingest_url
-    key = get_secret(paths_for(settings).secrets_file, "INGEST_API_KEY")  # needed beyond loopback
-    ensure_bench_subject(settings)
-    with console.status("ingest benchmark: (a) bare producer..."):
-        bare = bare_producer(settings, events)
+    """All five paths in one run; prints a table with each rate over the baseline's, saves a report."""
+    url, key = endpoints.ingest_url, endpoints.api_key
+    registry = SchemaRegistryClient({"url": endpoints.registry_url})
+    ensure_bench_subject(registry)
+    with console.status("ingest benchmark: (a) plain producer baseline..."):
+        bare = run_baseline(registry, endpoints.kafka, TOPIC, events)
     with console.status("ingest benchmark: (b) batch endpoint..."):
         batch = http_run(url, count=events, concurrency=4, batch_size=500, api_key=key)
     with console.status(f"ingest benchmark: (c) single events, {clients} clients..."):
@@ -293,31 +224,39 @@ def run(
         paced = http_run(url, count=10_000, concurrency=clients, rate=1000, api_key=key)
     with console.status("ingest benchmark: (e) load client ceiling (GET /healthz)..."):
         ceiling = http_run(url, count=max(events // 2, 2000), concurrency=clients, path="/healthz")
-    figures = {
-        "a_bare_producer": bare.as_dict(),
-        "b_http_batch_500": batch.as_dict(),
-        f"c_http_single_{clients}_clients": single.as_dict(),
-        "d_http_single_at_1000_per_s": paced.as_dict(),
-        f"e_client_ceiling_healthz_{clients}_clients": ceiling.as_dict(),
-        "url": url,
-        "load_processes": LOAD_PROCESSES,
-        "ratio_b_over_a": round(batch.rate / bare.rate, 3) if bare.rate else None,
-        "ratio_c_over_a": round(single.rate / bare.rate, 3) if bare.rate else None,
-        "ratio_c_over_e": round(single.rate / ceiling.rate, 3) if ceiling.rate else None,
-    }
-    table = Table(title="ingest benchmark (same run, same machine)")
-    for column in ("path", "events", "events/s", "p50 ms", "p99 ms", "vs bare"):
-        table.add_column(column, justify="left" if column == "path" else "right")
-    for name, f in (
-        ("(a) bare producer + AvroSerializer", bare),
-        ("(b) HTTP batch (500/request)", batch),
-        (f"(c) HTTP single, {clients} clients", single),
-        ("(d) HTTP single at 1,000/s", paced),
-        ("(e) client ceiling: GET /healthz", ceiling),
-    ):
-        ratio = f"{f.rate / bare.rate:.2f}" if bare.rate else "-"
-        table.add_row(name, str(f.events), f"{f.rate:,.0f}", f"{f.p50_ms:.1f}", f"{f.p99_ms:.1f}", ratio)
-    console.print(table)
-    path = save_report(settings, "ingest", figures)
-    console.print(f"report saved to {path}")
+    paths = {"a": bare, "b": batch, "c": single, "d": paced, "e": ceiling}
+    figures = report(paths, url=url, clients=clients)
+    console.print(table(paths, clients))
+    console.print(f"report saved to {write_report(report_dir, 'ingest', figures)}")
     return figures
+
+
+def report(paths: dict[str, Figures], *, url: str, clients: int) -> dict[str, Any]:
+    """The saved figures: each path, and each rate over the baseline's (``ratio_b_over_a``, ...)."""
+    keys = {
+        "a": "a_plain_producer_baseline",
+        "b": "b_http_batch_500",
+        "c": f"c_http_single_{clients}_clients",
+        "d": "d_http_single_at_1000_per_s",
+        "e": f"e_client_ceiling_healthz_{clients}_clients",
+    }
+    figures: dict[str, Any] = {keys[name]: f.as_dict() for name, f in paths.items()}
+    figures |= {"url": url, "load_processes": LOAD_PROCESSES}
+    others = {f"ratio_{name}_over_a": f for name, f in paths.items() if name != "a"}
+    figures |= ratios(paths["a"], others)
+    e = paths["e"]
+    figures["ratio_c_over_e"] = round(paths["c"].rate / e.rate, 3) if e.rate else None
+    return figures
+
+
+def table(paths: dict[str, Figures], clients: int) -> Table:
+    """One row per path; the last column is its rate over the baseline's."""
+    result = Table(title="ingest benchmark (same run, same machine; ratios against the plain producer)")
+    for column in ("path", "events", "events/s", "p50 ms", "p99 ms", "vs baseline"):
+        result.add_column(column, justify="left" if column == "path" else "right")
+    versus = ratios(paths["a"], paths)
+    for name, f in paths.items():
+        ratio = "-" if versus[name] is None else f"{versus[name]:.2f}"
+        label = PATHS[name].format(clients=clients)
+        result.add_row(label, str(f.events), f"{f.rate:,.0f}", f"{f.p50_ms:.1f}", f"{f.p99_ms:.1f}", ratio)
+    return result

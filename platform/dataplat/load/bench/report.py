@@ -14,8 +14,17 @@ from dataplat.paths import paths_for
 from dataplat.settings import Settings
 
 
+def reports_dir(settings: Settings) -> Path:
+    """Where the platform keeps benchmark reports (``<home>/reports``)."""
+    return paths_for(settings).home / "reports"
+
+
 def save_report(settings: Settings, name: str, figures: dict[str, Any]) -> Path:
-    folder = paths_for(settings).home / "reports"
+    return write_report(reports_dir(settings), name, figures)
+
+
+def write_report(folder: Path, name: str, figures: dict[str, Any]) -> Path:
+    """``folder/<name>-<timestamp>.json``: the figures and the machine they were measured on."""
     folder.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%dT%H%M%S")
     document = {
