@@ -11,9 +11,10 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from dataplat import graph
 from dataplat import install as installer
 from dataplat.errors import DataplatError, ServiceFailedToStart
-from dataplat.progress import StartupProgress
+from dataplat.progress import StartupProgress, slowest
 from dataplat.runtime import Stack
 from dataplat.settings import get_settings
 from dataplat.sql_shell import sql
@@ -74,6 +75,8 @@ def up(services: ServiceNames = None) -> None:
         console.print("already running; nothing to start")
     else:
         console.print(f"[green]all healthy[/] in {time.monotonic() - started:.0f} s")
+        if stack.ready_times:
+            console.print(slowest(stack.ready_times))
     console.print(status_table(stack.status(), stack.paths))
 
 
@@ -109,10 +112,17 @@ def restart(service: str) -> None:
     with StartupProgress(console, stack.order) as progress:
         stack.observe = progress
         try:
-            stack.restart(service)
+            left = stack.restart(service)
         except DataplatError as error:
             progress.stop()
+            if service in stack.specs:
+                with contextlib.suppress(OSError):
+                    down = stack.not_running(graph.dependents(stack.specs, [service]))
+                    if down:
+                        console.print(f"[yellow]left stopped[/] by the failure below: {', '.join(down)}")
             _fail(error)
+    for name, state in left.items():
+        console.print(f"[yellow]left stopped:[/] {name} ({state}); `dataplat up {name}` starts it")
     console.print(status_table(stack.status(), stack.paths))
 
 

@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from dataplat import graph
 from dataplat.errors import PortInUse, ServiceFailedToStart, UnknownService
@@ -58,6 +59,20 @@ def log_tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
 
 
 @dataclass(frozen=True)
+class ReadyTime:
+    """When a service started and became ready, in seconds since its bring-up began."""
+
+    name: str
+    started_s: float
+    ready_s: float
+
+    @property
+    def took_s(self) -> float:
+        """Time to ready from the service's own start."""
+        return self.ready_s - self.started_s
+
+
+@dataclass(frozen=True)
 class ServiceStatus:
     name: str
     kind: Kind
@@ -86,6 +101,7 @@ class Stack:
             specs = [spec for spec in specs if spec.name in keep]
         self.specs: dict[str, ServiceSpec] = {spec.name: spec for spec in specs}
         self.order = graph.topological_order(self.specs)
+        self.ready_times: list[ReadyTime] = []  # of the last ``up``, in the order services got ready
 
     @staticmethod
     def _known(names: Iterable[str], specs: dict[str, ServiceSpec]) -> list[str]:
@@ -121,26 +137,44 @@ class Stack:
 
     # -- bring-up ------------------------------------------------------------------------
     def up(self, names: Iterable[str] | None = None) -> None:
-        """Start ``names`` (default: all) and their dependencies; return once all are healthy."""
+        """Start ``names`` (default: all) and their dependencies; return once all are healthy.
+
+        Services that were started are timed into :attr:`ready_times`; other running services whose
+        config changed keep their previous config until they are next started (``restart``).
+        """
+        begin = time.monotonic()
         wanted = graph.closure(self.specs, self._known(names, self.specs) if names else self.specs)
         self.render()
-        self.supervisor.ensure_started()
+        for name in self.supervisor.ensure_started(replace=wanted):
+            self.observe(name, "kept", f"config changed; the new one applies at `dataplat restart {name}`")
         done: set[str] = set()
         started: dict[str, float] = {}
+        untimed: set[str] = set()  # skipped oneshots and daemons that were already running
+        self.ready_times = []
         pending = [name for name in self.order if name in wanted]
         with ThreadPoolExecutor(max_workers=8) as pool:
             while len(done) < len(pending):
                 for name in pending:
                     if name not in started and self._deps_met(name, done):
-                        if self._launch(name):
+                        launched = self._launch(name)
+                        if launched == "skipped":
                             done.add(name)
+                        elif launched == "running":
+                            untimed.add(name)
                         started[name] = time.monotonic()
                 probing = [name for name in started if name not in done]
                 results = dict(zip(probing, pool.map(self._check, probing), strict=True))
+                now = time.monotonic()
                 for name, (result, info) in results.items():
                     if result.ok:
                         done.add(name)
-                        self.observe(name, "ready", result.reason)
+                        if name in untimed:
+                            self.observe(name, "ready", f"already running: {result.reason}")
+                            continue
+                        timing = ReadyTime(name, started[name] - begin, now - begin)
+                        self.ready_times.append(timing)
+                        took = f"in {timing.took_s:.1f} s (at {timing.ready_s:.1f} s)"
+                        self.observe(name, "ready", f"{took}: {result.reason}")
                     else:
                         self._fail_if_stuck(name, result, info, started[name])
                         self.observe(name, "waiting", result.reason)
@@ -150,22 +184,22 @@ class Stack:
     def _deps_met(self, name: str, done: set[str]) -> bool:
         return all(dep in done or dep not in self.specs for dep in self.specs[name].depends_on)
 
-    def _launch(self, name: str) -> bool:
-        """Start one service; True when there is nothing to wait for (skipped oneshot)."""
+    def _launch(self, name: str) -> Literal["skipped", "running", "started"]:
+        """Start one service: ``skipped`` (oneshot already done), ``running`` (already) or ``started``."""
         spec = self.specs[name]
         if spec.kind is Kind.ONESHOT and spec.creates is not None and spec.creates.exists():
             self.observe(name, "ready", f"skipped: {spec.creates.name} exists")
-            return True
+            return "skipped"
         info = self.supervisor.info(name)
         if spec.kind is Kind.DAEMON and info.state in {"RUNNING", "STARTING"}:
             self.observe(name, "waiting", f"already running (pid {info.pid})")
-            return False
+            return "running"
         for port_name, port in spec.ports.items():
             if not port_free(self.ctx.settings.bind_host, port):
                 raise PortInUse(f"{name} ({port_name})", port, port_owner(port))
         self.observe(name, "starting", " ".join(spec.argv)[:200])
         self.supervisor.start(name)
-        return False
+        return "started"
 
     def _check(self, name: str) -> tuple[Readiness, ProcessInfo]:
         """Readiness and the process state it was judged on (one supervisor call per poll)."""
@@ -215,9 +249,31 @@ class Stack:
         if not names:
             self.supervisor.shutdown()
 
-    def restart(self, name: str) -> None:
+    def restart(self, name: str) -> dict[str, str]:
+        """Stop ``name`` and its dependents (transitively), then start them all again.
+
+        Returns the daemons running before that are not running now, with their state (empty when
+        everything came back). A failed start raises; :meth:`not_running` then tells what is down.
+        """
+        targets = graph.dependents(self.specs, self._known([name], self.specs))
+        before = set(self.specs) - set(self.not_running(self.specs))
         self.down([name])
-        self.up([name, *graph.dependents(self.specs, [name])])
+        self.up(sorted(targets))
+        return self.not_running(before | targets)
+
+    def not_running(self, names: Iterable[str]) -> dict[str, str]:
+        """Daemons among ``names`` that are neither running nor starting, with their state."""
+        infos = self.supervisor.all_info()
+        left = {}
+        for name in names:
+            info = infos.get(name)
+            if self.specs[name].kind is not Kind.DAEMON:
+                continue
+            if info is None:
+                left[name] = "not started"
+            elif info.state not in {"RUNNING", "STARTING"}:
+                left[name] = f"{info.state.lower()} {info.description}".strip()
+        return dict(sorted(left.items()))
 
     def reset(self) -> None:
         """Stop everything and delete all state but the download cache."""
@@ -258,4 +314,4 @@ class Stack:
             return list(pool.map(one, self.order))
 
 
-__all__ = ["Condition", "ServiceStatus", "Stack", "build_context", "log_tail"]
+__all__ = ["Condition", "ReadyTime", "ServiceStatus", "Stack", "build_context", "log_tail"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import time
 import xmlrpc.client
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -13,6 +14,8 @@ from supervisor.xmlrpc import SupervisorTransport
 
 from dataplat.paths import Paths, venv_bin
 from dataplat.supervisor_conf import SOCKET_NAME
+
+LIVE_STATES = frozenset({"STARTING", "RUNNING", "BACKOFF"})
 
 
 class SupervisorUnavailable(RuntimeError):
@@ -52,11 +55,13 @@ class Supervisor:
         except (OSError, xmlrpc.client.Fault):
             return False
 
-    def ensure_started(self, timeout_s: float = 15.0) -> None:
-        """Start supervisord (daemonized) unless it already runs; a stale socket is replaced."""
+    def ensure_started(self, timeout_s: float = 15.0, replace: Collection[str] | None = None) -> list[str]:
+        """Start supervisord (daemonized) unless it already runs; a stale socket is replaced.
+
+        Returns the running programs whose changed config waits for their next start (see ``reload``).
+        """
         if self.running():
-            self.reload()
-            return
+            return self.reload(replace)
         self.socket.unlink(missing_ok=True)
         (self.paths.run / "supervisord.pid").unlink(missing_ok=True)
         subprocess.run([str(venv_bin() / "supervisord"), "-c", str(self.conf_file)], check=True)
@@ -66,20 +71,35 @@ class Supervisor:
                 log = self.paths.logs / "supervisord.log"
                 raise SupervisorUnavailable(f"supervisord did not start; see {log}")
             time.sleep(0.1)
+        return []
 
-    def reload(self) -> None:
-        """Apply a re-rendered config: add new programs, replace changed ones (like ``update``)."""
+    def reload(self, replace: Collection[str] | None = None) -> list[str]:
+        """Apply a re-rendered config: add new programs, replace changed ones (like ``update``).
+
+        Replacing a program stops it. A changed program that runs and is not in ``replace``
+        (default: every program) keeps running on its previous config, so starting some services
+        never stops others; their names are returned (the next reload still sees them changed).
+        """
         proxy = self._proxy()
         [[added, changed, removed]] = proxy.reloadConfig()
+        kept = []
         for name in removed:
             proxy.stopProcessGroup(name, True)
             proxy.removeProcessGroup(name)
         for name in changed:
+            if replace is not None and name not in replace and self._live(proxy, name):
+                kept.append(name)
+                continue
             proxy.stopProcessGroup(name, True)
             proxy.removeProcessGroup(name)
             proxy.addProcessGroup(name)
         for name in added:
             proxy.addProcessGroup(name)
+        return kept
+
+    @staticmethod
+    def _live(proxy: Any, name: str) -> bool:
+        return cast(str, proxy.getProcessInfo(name)["statename"]) in LIVE_STATES
 
     def info(self, name: str) -> ProcessInfo:
         return ProcessInfo.from_rpc(self._proxy().getProcessInfo(name))

@@ -128,3 +128,61 @@ def test_only_final_exits_fail_a_daemons_start(settings: Settings) -> None:
     for final in (ProcessInfo("web", "EXITED", 0, 0, "exit 0"), ProcessInfo("web", "FATAL", 0, 1, "gave up")):
         with pytest.raises(ServiceFailedToStart):
             stack._fail_if_stuck("web", waiting, final, now)
+
+
+def test_restart_brings_back_its_dependents_and_leaves_others_running(
+    settings: Settings, stack_factory: list[Stack]
+) -> None:
+    """`restart base` from a shell whose environment changed an unrelated service's config (airflow's
+    PATH comes from the caller's environment) once stopped that service and never started it again."""
+
+    def specs(path: str) -> list[ServiceSpec]:
+        return [
+            web_spec("base", base_port),
+            ServiceSpec("step", ("true",), kind=Kind.ONESHOT, depends_on={"base": Condition.HEALTHY}),
+            web_spec("dependent", dependent_port, depends_on={"step": Condition.COMPLETED}),
+            web_spec("unrelated", unrelated_port, env={"PATH": path}),
+        ]
+
+    base_port, dependent_port, unrelated_port = free_port(), free_port(), free_port()
+    first = Stack(settings, specs=specs("/usr/bin:/bin"))
+    stack_factory.append(first)
+    first.up()
+    pids = {name: first.supervisor.info(name).pid for name in ("base", "dependent", "unrelated")}
+    events: list[tuple[str, str, str]] = []
+    second = Stack(settings, observer=lambda *event: events.append(event), specs=specs("/other/bin:/bin"))
+    assert second.restart("base") == {}  # nothing left stopped
+    after = {name: second.supervisor.info(name) for name in pids}
+    assert all(info.state in {"STARTING", "RUNNING"} for info in after.values()), after
+    assert after["base"].pid != pids["base"] and after["dependent"].pid != pids["dependent"]
+    assert after["unrelated"].pid == pids["unrelated"]  # not bounced by a restart that does not concern it
+    assert any(name == "unrelated" and "config changed" in detail for name, _, detail in events)
+    second.up()  # a full `up` applies the changed config
+    assert second.supervisor.info("unrelated").pid != pids["unrelated"]
+    second.down(["dependent"])
+    left = second.not_running(["base", "dependent", "step"])
+    assert list(left) == ["dependent"] and left["dependent"].startswith("stopped")
+
+
+def test_up_times_each_service_from_its_own_start(settings: Settings, stack_factory: list[Stack]) -> None:
+    slow_port, fast_port = free_port(), free_port()
+    slow = ServiceSpec(
+        "slow",
+        ("sh", "-c", f"sleep 2; exec {sys.executable} -m http.server {slow_port} --bind 127.0.0.1"),
+        probe=http_probe(f"http://127.0.0.1:{slow_port}/"),
+        ports={"http": slow_port},
+    )
+    fast = web_spec("fast", fast_port, depends_on={"slow": Condition.HEALTHY})
+    events: list[tuple[str, str, str]] = []
+    stack = Stack(settings, observer=lambda *event: events.append(event), specs=[slow, fast])
+    stack_factory.append(stack)
+    stack.up()
+    times = {t.name: t for t in stack.ready_times}
+    assert list(times) == ["slow", "fast"]
+    assert times["slow"].took_s >= 2 and times["fast"].started_s >= times["slow"].ready_s
+    assert times["fast"].took_s < times["slow"].took_s  # from its own start, not the bring-up's
+    ready = {name: detail for name, phase, detail in events if phase == "ready"}
+    slow_time = times["slow"]
+    assert ready["slow"].startswith(f"in {slow_time.took_s:.1f} s (at {slow_time.ready_s:.1f} s)")
+    stack.up()  # nothing started: nothing timed
+    assert stack.ready_times == []
