@@ -6,7 +6,7 @@ import subprocess
 from pathlib import Path
 
 from dataplat.errors import DataplatError
-from dataplat.paths import Paths
+from dataplat.paths import Paths, pyspark_home
 from dataplat.settings import REPO_ROOT
 
 JVM_POM = REPO_ROOT / "platform" / "jvm" / "pom.xml"
@@ -17,8 +17,9 @@ def _pom_fingerprint() -> str:
     import hashlib
 
     digest = hashlib.sha256()
-    for pom in sorted(JVM_POM.parent.rglob("pom.xml")):
-        digest.update(pom.read_bytes())
+    sources = [*JVM_POM.parent.rglob("pom.xml"), *JVM_POM.parent.rglob("src/**/*.java")]
+    for source in sorted(path for path in sources if "target" not in path.parts):
+        digest.update(source.read_bytes())
     return digest.hexdigest()
 
 
@@ -28,7 +29,7 @@ def jvm_installed(paths: Paths) -> bool:
 
 
 def install_jvm(paths: Paths, *, force: bool = False, java_home: Path | None = None) -> bool:
-    """Run the Maven aggregator into ``dist/`` (a no-op when the poms did not change)."""
+    """Run the Maven aggregator into ``dist/`` (a no-op when the poms and sources did not change)."""
     if jvm_installed(paths) and not force:
         return False
     paths.ensure()
@@ -40,6 +41,8 @@ def install_jvm(paths: Paths, *, force: bool = False, java_home: Path | None = N
         str(JVM_POM),
         f"-Ddist.root={paths.dist}",
         f"-Dmaven.repo.local={paths.cache / 'm2'}",
+        # the metastore launcher compiles against the Hive jars it runs with
+        f"-Dpyspark.jars={pyspark_home() / 'jars'}",
         "package",
     ]
     env = None
@@ -50,8 +53,9 @@ def install_jvm(paths: Paths, *, force: bool = False, java_home: Path | None = N
     result = subprocess.run(argv, env=env, check=False)
     if result.returncode != 0:
         raise DataplatError(
-            "Maven could not install the JVM services; rerun with `mvn -f platform/jvm/pom.xml "
-            "package` to see the full error (network to Maven Central is needed on first install)"
+            "Maven could not install the JVM services; rerun without -q to see the full error: "
+            f"`{' '.join(arg for arg in argv if arg != '-q')}` "
+            "(network to Maven Central is needed on first install)"
         )
     (paths.dist / STAMP).write_text(_pom_fingerprint())
     return True
