@@ -8,6 +8,7 @@ the whole stack back up afterwards.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -30,7 +31,7 @@ from dataplat.paths import paths_for
 from dataplat.ports import free_port
 from dataplat.runtime import Stack
 from dataplat.secrets import get_secret
-from dataplat.settings import REPO_ROOT, Settings
+from dataplat.settings import REPO_ROOT, Settings, get_settings
 
 SCHEMA = (REPO_ROOT / "schemas" / "appclickstream.avsc").read_text()
 
@@ -160,8 +161,12 @@ def test_unknown_topic_is_404(api: httpx.Client) -> None:
 def ingest_process(log_file: Path, **env: str) -> Iterator[httpx.Client]:
     """An ingest API process of the caller's own on loopback, ready; ``env``: ``INGEST_*`` overrides."""
     port = free_port()
+    platform = get_settings()  # the stack's endpoints, as the runtime hands them to its own API
     env = {
         **os.environ,
+        "INGEST_KAFKA_BOOTSTRAP": platform.kafka_bootstrap,
+        "INGEST_KAFKA_PROPERTIES": json.dumps(platform.kafka_client.properties),
+        "INGEST_REGISTRY_URL": platform.registry_url,
         "INGEST_BIND_HOST": "127.0.0.1",
         "INGEST_REQUIRE_API_KEY": "false",
         **env,
