@@ -35,7 +35,8 @@ def subject_not_found(subject: str) -> RegistryError:
     return RegistryError(40401, f"Subject '{subject}' not found.")
 
 
-def version_not_found(version: object) -> RegistryError:
+def version_not_found(version: int) -> RegistryError:
+    """``version`` as Confluent's ``VersionId`` holds it: ``latest`` is -1."""
     return RegistryError(40402, f"Version {version} not found.")
 
 
@@ -43,9 +44,10 @@ def schema_not_found(schema_id: int | None = None) -> RegistryError:
     return RegistryError(40403, "Schema not found" if schema_id is None else f"Schema {schema_id} not found")
 
 
+# The soft-delete texts lack a space after "deleted.": Confluent's own, kept byte for byte.
 def subject_soft_deleted(subject: str) -> RegistryError:
     return RegistryError(
-        40404, f"Subject '{subject}' was soft deleted. Set permanent=true to delete permanently"
+        40404, f"Subject '{subject}' was soft deleted.Set permanent=true to delete permanently"
     )
 
 
@@ -56,7 +58,7 @@ def subject_not_soft_deleted(subject: str) -> RegistryError:
 def version_soft_deleted(subject: str, version: int) -> RegistryError:
     return RegistryError(
         40406,
-        f"Subject '{subject}' Version {version} was soft deleted. Set permanent=true to delete permanently",
+        f"Subject '{subject}' Version {version} was soft deleted.Set permanent=true to delete permanently",
     )
 
 

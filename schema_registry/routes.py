@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, Request
@@ -17,7 +18,10 @@ from schema_registry.store import GLOBAL, IncompatibleError, Store, Version
 
 router = APIRouter()
 Model = TypeVar("Model", bound=BaseModel)
-MAX_VERSION = 2**31 - 1
+MAX_INT = 2**31 - 1  # Java's Integer.MAX_VALUE: versions and ids are Java ints
+LATEST = -1  # the version number Confluent's VersionId gives "latest"
+JAVA_INT = re.compile(r"[+-]?[0-9]+\Z")
+JAVA_WHITESPACE = "".join(map(chr, range(0x21)))  # what Java's String.trim() strips
 
 
 def get_store(request: Request) -> Store:
@@ -55,26 +59,36 @@ def parse_request(body: SchemaRequest) -> AvroSchema:
         raise errors.invalid_schema(str(error)) from error
 
 
-def parse_version(version: str) -> int | None:
-    """A version number, or None for ``latest`` (also ``-1``)."""
-    if version in ("latest", "-1"):
-        return None
-    try:
-        number = int(version)
-    except ValueError:
-        raise errors.invalid_version(version) from None
-    if not 1 <= number <= MAX_VERSION:
+def parse_version(version: str) -> int:
+    """A version number, or :data:`LATEST` for ``latest`` and ``-1``, as Confluent's ``VersionId``.
+
+    Trimmed, ``latest`` in any case, a Java int (sign allowed); out of range or unparsable is
+    42202 with the text as given, zero or negative (but -1) with the number.
+    """
+    text = version.strip(JAVA_WHITESPACE)
+    if text.lower() == "latest":
+        return LATEST
+    if not JAVA_INT.match(text) or not -MAX_INT - 1 <= int(text) <= MAX_INT:
         raise errors.invalid_version(version)
+    number = int(text)
+    if number <= 0 and number != LATEST:
+        raise errors.invalid_version(str(number))
     return number
 
 
+def find_version(store: Store, subject: str, number: int, *, deleted: bool = False) -> Version | None:
+    """The version ``number``; ``latest`` is the newest live one whatever ``deleted`` says."""
+    return store.latest(subject) if number == LATEST else store.version(subject, number, deleted=deleted)
+
+
 def resolve_version(store: Store, subject: str, version: str, *, deleted: bool = False) -> Version:
+    """The version or 40401 (no version left, soft-deleted ones counted with ``deleted``) or 40402."""
     number = parse_version(version)
-    found = store.latest(subject) if number is None else store.version(subject, number, deleted=deleted)
+    found = find_version(store, subject, number, deleted=deleted)
     if found is None:
-        if not store.subject_exists(subject):
+        if not store.subject_exists(subject, deleted=deleted):
             raise errors.subject_not_found(subject)
-        raise errors.version_not_found(version)
+        raise errors.version_not_found(number)
     return found
 
 
@@ -122,7 +136,7 @@ async def lookup(subject: str, request: Request, store: StoreDep, deleted: bool 
     new = parse_request(await read_body(request, SchemaRequest))
     found = store.find(subject, new.canonical, "AVRO", deleted=deleted)
     if found is None:
-        if not store.subject_exists(subject):
+        if not store.subject_exists(subject, deleted=deleted):
             raise errors.subject_not_found(subject)
         raise errors.schema_not_found()
     return version_body(found)
@@ -148,7 +162,7 @@ async def get_version_schema(subject: str, version: str, store: StoreDep, delete
 
 @router.get("/subjects/{subject}/versions/{version}/referencedby")
 async def referenced_by(subject: str, version: str, store: StoreDep) -> list[int]:
-    resolve_version(store, subject, version)
+    resolve_version(store, subject, version, deleted=True)  # as Confluent: soft-deleted ones too
     return []  # references are not supported, so nothing refers to anything
 
 
@@ -173,11 +187,11 @@ async def delete_subject(subject: str, store: StoreDep, permanent: bool = False)
 @router.delete("/subjects/{subject}/versions/{version}")
 async def delete_version(subject: str, version: str, store: StoreDep, permanent: bool = False) -> int:
     number = parse_version(version)
-    if not store.subject_exists(subject):
-        raise errors.subject_not_found(subject)
-    found = store.latest(subject) if number is None else store.version(subject, number, deleted=True)
+    found = find_version(store, subject, number, deleted=True)
     if found is None:
-        raise errors.version_not_found(version)
+        if not store.subject_exists(subject, deleted=True):
+            raise errors.subject_not_found(subject)
+        raise errors.version_not_found(number)
     if permanent:
         if not found.deleted:
             raise errors.version_not_soft_deleted(subject, found.version)
@@ -190,10 +204,10 @@ async def delete_version(subject: str, version: str, store: StoreDep, permanent:
 
 
 # -- schemas by id -----------------------------------------------------------------------------
-def _schema_or_404(store: Store, schema_id: int) -> tuple[str, str]:
+def _schema_or_404(store: Store, schema_id: int, *, with_id: bool = True) -> tuple[str, str]:
     found = store.schema(schema_id)
     if found is None:
-        raise errors.schema_not_found(schema_id)
+        raise errors.schema_not_found(schema_id if with_id else None)
     return found
 
 
@@ -210,13 +224,13 @@ async def get_raw_schema(schema_id: int, store: StoreDep) -> Any:
 
 @router.get("/schemas/ids/{schema_id}/subjects")
 async def schema_subjects(schema_id: int, store: StoreDep, deleted: bool = False) -> list[str]:
-    _schema_or_404(store, schema_id)
+    _schema_or_404(store, schema_id, with_id=False)
     return sorted({subject for subject, _ in store.usages(schema_id, deleted=deleted)})
 
 
 @router.get("/schemas/ids/{schema_id}/versions")
 async def schema_versions(schema_id: int, store: StoreDep, deleted: bool = False) -> list[dict[str, Any]]:
-    _schema_or_404(store, schema_id)
+    _schema_or_404(store, schema_id, with_id=False)
     return [{"subject": s, "version": v} for s, v in store.usages(schema_id, deleted=deleted)]
 
 
@@ -268,7 +282,7 @@ async def put_subject_config(subject: str, request: Request, store: StoreDep) ->
 async def delete_subject_config(subject: str, store: StoreDep) -> dict[str, str]:
     level = store.config(subject)
     if level is None:
-        raise errors.no_subject_config(subject)
+        raise errors.subject_not_found(subject)  # Confluent: 40401 here, not 40408
     store.delete_config(subject)
     return {"compatibilityLevel": level}
 
@@ -292,11 +306,9 @@ async def test_against_version(
 ) -> dict[str, Any]:
     new = parse_request(await read_body(request, SchemaRequest))
     number = parse_version(version)
-    target = store.latest(subject) if number is None else store.version(subject, number)
-    if target is None and number is not None:
-        if not store.subject_exists(subject):
-            raise errors.subject_not_found(subject)
-        raise errors.version_not_found(version)
+    target = find_version(store, subject, number)
+    if target is None and number != LATEST:  # Confluent never says 40401 here
+        raise errors.version_not_found(number)
     level = effective_level(store, subject).removesuffix("_TRANSITIVE")  # one version: the plain rule
     messages = compatibility_messages(new, [target] if target else [], level)
     return _compatibility_body(messages, verbose)

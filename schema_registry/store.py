@@ -133,8 +133,13 @@ class Store:
         )
         return [row[0] for row in rows]
 
-    def subject_exists(self, subject: str) -> bool:
-        return bool(self._rows("SELECT 1 FROM versions WHERE subject = ? LIMIT 1", subject))
+    def subject_exists(self, subject: str, *, deleted: bool) -> bool:
+        """Whether ``subject`` has a live version (or, with ``deleted``, any version at all)."""
+        return bool(
+            self._rows(
+                "SELECT 1 FROM versions WHERE subject = ? AND (? OR NOT deleted) LIMIT 1", subject, deleted
+            )
+        )
 
     def schema(self, schema_id: int) -> tuple[str, str] | None:
         """(schema_type, schema) of an id still used by some version, soft-deleted ones included."""

@@ -1,0 +1,165 @@
+"""Edge paths where Confluent's REST API answers something specific, case by case.
+
+Each case comes from Confluent Schema Registry's own tests (``core/src/test/.../rest/RestApiTest.java``,
+``RestApiCompatibilityTest.java``) or Karapace's (``tests/integration/test_schema.py``), named in a
+comment, or from the Confluent resource code that a test exercises (``SubjectVersionsResource``,
+``SubjectsResource``, ``CompatibilityResource``, ``SchemasResource``, ``ConfigResource``). Where
+Karapace and Confluent differ, Confluent wins: this registry stands in for Confluent's.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+RECORD = {"type": "record", "name": "R", "fields": [{"name": "age", "type": "int"}]}
+RECORD_V2 = {**RECORD, "fields": [*RECORD["fields"], {"name": "n", "type": "string", "default": ""}]}
+
+
+def body(schema: Any, **extra: Any) -> dict[str, Any]:
+    return {"schema": json.dumps(schema), **extra}
+
+
+def register(client: TestClient, subject: str, schema: Any) -> int:
+    response = client.post(f"/subjects/{subject}/versions", json=body(schema))
+    assert response.status_code == 200, response.text
+    return int(response.json()["id"])
+
+
+def error(response: Any) -> tuple[int, int, str]:
+    """(HTTP status, error_code, message) of an error answer."""
+    payload = response.json()
+    return response.status_code, payload["error_code"], payload["message"]
+
+
+# -- not found: subject (40401) or version (40402) ----------------------------------------------
+@pytest.fixture
+def all_soft_deleted(client: TestClient) -> str:
+    """A subject whose only version is soft-deleted."""
+    register(client, "gone", RECORD)
+    assert client.delete("/subjects/gone/versions/1").json() == 1
+    return "gone"
+
+
+@pytest.mark.parametrize("version", ["latest", "1"])
+def test_a_subject_with_only_soft_deleted_versions_is_not_found(
+    client: TestClient, all_soft_deleted: str, version: str
+) -> None:
+    # Karapace test_schema_lifecycle: after deleting the last version, GET .../versions/latest is
+    # 40401 "Subject '...' not found."; Confluent's getSchemaByVersion asks hasSubjects(subject,
+    # deleted) and only then says 40402, so a soft-deleted version 1 is 40401 too.
+    response = client.get(f"/subjects/{all_soft_deleted}/versions/{version}")
+    assert error(response) == (404, 40401, "Subject 'gone' not found.")
+    assert error(client.get(f"/subjects/{all_soft_deleted}/versions")) == (
+        404,
+        40401,
+        "Subject 'gone' not found.",
+    )
+
+
+def test_deleted_true_finds_the_soft_deleted_version(client: TestClient, all_soft_deleted: str) -> None:
+    # RestApiTest.testDeleteSchemaVersionBasic: getVersion(subject, 2, lookupDeleted=true) returns it
+    assert client.get(f"/subjects/{all_soft_deleted}/versions/1?deleted=true").json()["version"] == 1
+    # "latest" is always the newest live version, deleted=true or not: with none left the subject
+    # exists (counting deleted ones) and the version is -1 (VersionId of "latest")
+    response = client.get(f"/subjects/{all_soft_deleted}/versions/latest?deleted=true")
+    assert error(response) == (404, 40402, "Version -1 not found.")
+
+
+def test_lookup_in_a_subject_with_only_soft_deleted_versions(
+    client: TestClient, all_soft_deleted: str
+) -> None:
+    # SubjectsResource.lookUpSchemaUnderSubject: hasSubjects(subject, deleted) decides 40401 vs 40403
+    response = client.post(f"/subjects/{all_soft_deleted}", json=body(RECORD))
+    assert error(response) == (404, 40401, "Subject 'gone' not found.")
+    # RestApiTest.testDeleteWithLookup: lookUpSubjectVersion(schema, subject, lookupDeleted=true)
+    assert client.post(f"/subjects/{all_soft_deleted}?deleted=true", json=body(RECORD)).json()["version"] == 1
+
+
+def test_missing_version_of_a_live_subject_is_40402(client: TestClient) -> None:
+    # Karapace test_schema_subject_invalid_id (regression guard: this already held)
+    register(client, "s", RECORD)
+    assert error(client.get("/subjects/s/versions/15")) == (404, 40402, "Version 15 not found.")
+
+
+def test_compatibility_against_a_missing_version_is_always_40402(client: TestClient) -> None:
+    # Karapace test_compatibility_to_non_existent_schema_version_returns_404, and Confluent's
+    # CompatibilityResource, which never asks whether the subject exists
+    url = "/compatibility/subjects/c/versions/1"
+    assert error(client.post(url, json=body(RECORD))) == (404, 40402, "Version 1 not found.")
+    register(client, "c", RECORD)
+    client.delete("/subjects/c/versions/1")
+    assert error(client.post(url, json=body(RECORD)))[:2] == (404, 40402)
+    client.delete("/subjects/c/versions/1?permanent=true")
+    assert error(client.post(url, json=body(RECORD)))[:2] == (404, 40402)
+
+
+def test_referenced_by_sees_soft_deleted_versions(client: TestClient, all_soft_deleted: str) -> None:
+    # SubjectVersionsResource.getReferencedBy reads the version with lookupDeleted=true
+    assert client.get(f"/subjects/{all_soft_deleted}/versions/1/referencedby").json() == []
+
+
+def test_deleting_a_missing_subject_config_is_subject_not_found(client: TestClient) -> None:
+    # ConfigResource.deleteSubjectConfig: no subject-level config -> subjectNotFoundException
+    register(client, "s", RECORD)
+    assert error(client.delete("/config/s")) == (404, 40401, "Subject 's' not found.")
+
+
+def test_delete_latest_of_a_subject_with_no_live_version(client: TestClient, all_soft_deleted: str) -> None:
+    # AbstractSchemaRegistry.validateDeleteSchemaVersion: "latest" is the newest live version (-1)
+    response = client.delete(f"/subjects/{all_soft_deleted}/versions/latest?permanent=true")
+    assert error(response) == (404, 40402, "Version -1 not found.")
+
+
+def test_soft_delete_messages_are_confluents(client: TestClient) -> None:
+    # Errors.SUBJECT_SOFT_DELETED_MESSAGE_FORMAT and SCHEMAVERSION_SOFT_DELETED_MESSAGE_FORMAT
+    # (no space after the first sentence: Confluent's text, byte for byte)
+    register(client, "s", RECORD)
+    client.delete("/subjects/s/versions/1")
+    assert error(client.delete("/subjects/s/versions/1")) == (
+        404,
+        40406,
+        "Subject 's' Version 1 was soft deleted.Set permanent=true to delete permanently",
+    )
+    register(client, "t", RECORD)
+    client.delete("/subjects/t")
+    assert error(client.delete("/subjects/t")) == (
+        404,
+        40404,
+        "Subject 't' was soft deleted.Set permanent=true to delete permanently",
+    )
+
+
+def test_subjects_and_versions_of_a_missing_id_say_schema_not_found(client: TestClient) -> None:
+    # SchemasResource.getSubjects / getVersions: Errors.schemaNotFoundException() (no id in the text)
+    assert error(client.get("/schemas/ids/7/subjects")) == (404, 40403, "Schema not found")
+    assert error(client.get("/schemas/ids/7/versions")) == (404, 40403, "Schema not found")
+    assert error(client.get("/schemas/ids/7")) == (404, 40403, "Schema 7 not found")
+
+
+# -- version ids (Confluent's VersionId) ----------------------------------------------------------
+@pytest.mark.parametrize("version", ["LATEST", " Latest "])
+def test_version_ids_parse_as_java_does(client: TestClient, version: str) -> None:
+    # VersionId: trimmed, "latest" in any case, else Integer.parseInt
+    register(client, "s", RECORD)
+    assert client.get(f"/subjects/s/versions/{version}").json()["version"] == 1
+
+
+@pytest.mark.parametrize(
+    ("version", "shown"),
+    [
+        ("1_0", "1_0"),  # Python's int() reads 10; Integer.parseInt refuses
+        ("00", "0"),  # parsed, then refused as the number 0
+    ],
+)
+def test_invalid_version_ids_are_42202(client: TestClient, version: str, shown: str) -> None:
+    # Karapace test_version_number_validation: the message names the version
+    register(client, "s", RECORD)
+    message = (
+        f"The specified version '{shown}' is not a valid version id. "
+        'Allowed values are between [1, 2^31-1] and the string "latest"'
+    )
+    assert error(client.get(f"/subjects/s/versions/{version}")) == (422, 42202, message)
