@@ -78,7 +78,7 @@ class SchemaSource:
             if error.http_status_code == 404 or error.error_code in SUBJECT_NOT_FOUND:
                 raise SubjectNotFound(
                     f"no schema registered for topic '{topic}' (subject '{subject}')",
-                    hint="register one with `dataplat schemas register` (schemas/<topic>.avsc)",
+                    hint="put it in schemas/<topic>.avsc and register it: `dataplat schemas`",
                 ) from error
             raise RegistryUnavailable(
                 f"schema registry answered {error.http_status_code}: {error.error_message}",

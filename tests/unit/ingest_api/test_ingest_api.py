@@ -64,7 +64,7 @@ def test_batch_all_valid_is_200_and_all_invalid_is_422(client: TestClient, produ
 def test_unknown_topic_is_404_with_a_hint(client: TestClient) -> None:
     response = client.post("/topics/no-such-topic", json=event())
     assert response.status_code == 404
-    assert "dataplat schemas register" in response.json()["hint"]
+    assert "`dataplat schemas`" in response.json()["hint"]  # the command that registers them
 
 
 @pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", ""])
