@@ -99,6 +99,10 @@ def invalid_compatibility(level: object) -> RegistryError:
     )
 
 
+def invalid_subject(subject: str) -> RegistryError:
+    return RegistryError(42208, f"The specified subject '{subject}' is not a valid.")  # sic
+
+
 def _body(code: int, message: str, status: int) -> RegistryResponse:
     return RegistryResponse({"error_code": code, "message": message}, status_code=status)
 

@@ -22,6 +22,8 @@ MAX_INT = 2**31 - 1  # Java's Integer.MAX_VALUE: versions and ids are Java ints
 LATEST = -1  # the version number Confluent's VersionId gives "latest"
 JAVA_INT = re.compile(r"[+-]?[0-9]+\Z")
 JAVA_WHITESPACE = "".join(map(chr, range(0x21)))  # what Java's String.trim() strips
+JAVA_ISO_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")  # Character.isISOControl
+RESERVED_SUBJECTS = frozenset({"__GLOBAL", "__EMPTY"})
 
 
 def get_store(request: Request) -> Store:
@@ -76,6 +78,12 @@ def parse_version(version: str) -> int:
     return number
 
 
+def check_subject(subject: str) -> None:
+    """42208 for a name Confluent refuses to create: control characters, or a reserved name."""
+    if JAVA_ISO_CONTROL.search(subject) or subject in RESERVED_SUBJECTS:
+        raise errors.invalid_subject(subject)
+
+
 def find_version(store: Store, subject: str, number: int, *, deleted: bool = False) -> Version | None:
     """The version ``number``; ``latest`` is the newest live one whatever ``deleted`` says."""
     return store.latest(subject) if number == LATEST else store.version(subject, number, deleted=deleted)
@@ -120,7 +128,9 @@ async def list_subjects(store: StoreDep, deleted: bool = False, subjectPrefix: s
 
 @router.post("/subjects/{subject}/versions")
 async def register(subject: str, request: Request, store: StoreDep) -> dict[str, Any]:
-    new = parse_request(await read_body(request, SchemaRequest))
+    body = await read_body(request, SchemaRequest)
+    check_subject(subject)  # before the schema, as Confluent
+    new = parse_request(body)
     level = effective_level(store, subject)
     try:
         version, _ = store.register(
@@ -274,6 +284,7 @@ async def get_subject_config(subject: str, store: StoreDep, defaultToGlobal: boo
 @router.put("/config/{subject}")
 async def put_subject_config(subject: str, request: Request, store: StoreDep) -> dict[str, str]:
     level = await _level_from(request)
+    check_subject(subject)
     store.set_config(subject, level)
     return {"compatibility": level}
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from fastapi.testclient import TestClient
@@ -163,3 +164,35 @@ def test_invalid_version_ids_are_42202(client: TestClient, version: str, shown: 
         'Allowed values are between [1, 2^31-1] and the string "latest"'
     )
     assert error(client.get(f"/subjects/s/versions/{version}")) == (422, 42202, message)
+
+
+# -- invalid subject names (42208) ----------------------------------------------------------------
+def invalid_subject(subject: str) -> tuple[int, int, str]:
+    return 422, 42208, f"The specified subject '{subject}' is not a valid."
+
+
+@pytest.mark.parametrize(
+    "subject",
+    [
+        "\rbad\nsubject\t",  # RestApiTest.testRegisterInvalidSubject
+        "del\x7f",  # QualifiedSubject.isValidSubject: CharMatcher.javaIsoControl, C0, DEL and C1
+        "next\x85line",
+        "__GLOBAL",  # reserved names
+        "__EMPTY",
+    ],
+)
+def test_registering_under_an_invalid_subject_is_42208(client: TestClient, subject: str) -> None:
+    path = quote(subject, safe="")
+    response = client.post(f"/subjects/{path}/versions", json=body(RECORD))
+    assert error(response) == invalid_subject(subject)
+    # checked before the schema is parsed (SubjectVersionsResource.register)
+    assert error(client.post(f"/subjects/{path}/versions", json={"schema": "{"})) == invalid_subject(subject)
+    assert client.get("/subjects?deleted=true").json() == []
+
+
+def test_a_subject_level_for_an_invalid_subject_is_42208(client: TestClient) -> None:
+    # ConfigResource.updateSubjectLevelConfig: the level is checked first, then the subject
+    path = quote("bad\tsubject", safe="")
+    response = client.put(f"/config/{path}", json={"compatibility": "FULL"})
+    assert error(response) == invalid_subject("bad\tsubject")
+    assert error(client.put(f"/config/{path}", json={"compatibility": "SIDEWAYS"}))[:2] == (422, 42203)
