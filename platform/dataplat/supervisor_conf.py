@@ -5,7 +5,7 @@ from __future__ import annotations
 import shlex
 from collections.abc import Iterable, Mapping
 
-from dataplat.paths import Paths
+from dataplat.paths import Paths, venv_bin
 from dataplat.spec import Kind, ServiceSpec
 
 SOCKET_NAME = "supervisor.sock"
@@ -56,6 +56,22 @@ def program_section(spec: ServiceSpec, paths: Paths) -> str:
     return "\n".join(lines) + "\n"
 
 
+REAPER = "reaper"
+
+
+def reaper_section(paths: Paths) -> str:
+    """The event listener that kills what a dead process left in its group (``dataplat.reaper``)."""
+    return f"""[eventlistener:{REAPER}]
+command={venv_bin() / "python"} -m dataplat.reaper
+events=PROCESS_STATE_EXITED
+autostart=true
+autorestart=true
+stderr_logfile={paths.logs / (REAPER + ".log")}
+stderr_logfile_maxbytes=5MB
+stderr_logfile_backups=1
+"""
+
+
 def supervisord_conf(specs: Iterable[ServiceSpec], paths: Paths) -> str:
     """The whole supervisord.conf: a unix socket (0700) for control, no TCP listener."""
     socket = paths.run / SOCKET_NAME
@@ -79,4 +95,5 @@ supervisor.rpcinterface_factory=supervisor.rpcinterface:make_main_rpcinterface
 [supervisorctl]
 serverurl=unix://{socket}
 """
-    return header + "\n" + "\n".join(program_section(spec, paths) for spec in specs)
+    programs = "\n".join(program_section(spec, paths) for spec in specs)
+    return header + "\n" + reaper_section(paths) + "\n" + programs
