@@ -103,6 +103,11 @@ def invalid_subject(subject: str) -> RegistryError:
     return RegistryError(42208, f"The specified subject '{subject}' is not a valid.")  # sic
 
 
+def http_not_found() -> RegistryError:
+    """What JAX-RS answers when no resource matches, e.g. a path parameter that is not an int."""
+    return RegistryError(404, "HTTP 404 Not Found")
+
+
 def _body(code: int, message: str, status: int) -> RegistryResponse:
     return RegistryResponse({"error_code": code, "message": message}, status_code=status)
 

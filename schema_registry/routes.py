@@ -214,6 +214,16 @@ async def delete_version(subject: str, version: str, store: StoreDep, permanent:
 
 
 # -- schemas by id -----------------------------------------------------------------------------
+def path_schema_id(schema_id: str) -> int:
+    """The ``{schema_id}`` path parameter as JAX-RS converts an ``Integer``: else a plain 404."""
+    if not JAVA_INT.match(schema_id) or not -MAX_INT - 1 <= int(schema_id) <= MAX_INT:
+        raise errors.http_not_found()
+    return int(schema_id)
+
+
+SchemaId = Annotated[int, Depends(path_schema_id)]
+
+
 def _schema_or_404(store: Store, schema_id: int, *, with_id: bool = True) -> tuple[str, str]:
     found = store.schema(schema_id)
     if found is None:
@@ -222,24 +232,26 @@ def _schema_or_404(store: Store, schema_id: int, *, with_id: bool = True) -> tup
 
 
 @router.get("/schemas/ids/{schema_id}")
-async def get_schema(schema_id: int, store: StoreDep) -> dict[str, Any]:
+async def get_schema(schema_id: SchemaId, store: StoreDep) -> dict[str, Any]:
     schema_type, schema = _schema_or_404(store, schema_id)
     return schema_fields(schema, schema_type)
 
 
 @router.get("/schemas/ids/{schema_id}/schema")
-async def get_raw_schema(schema_id: int, store: StoreDep) -> Any:
+async def get_raw_schema(schema_id: SchemaId, store: StoreDep) -> Any:
     return json.loads(_schema_or_404(store, schema_id)[1])
 
 
 @router.get("/schemas/ids/{schema_id}/subjects")
-async def schema_subjects(schema_id: int, store: StoreDep, deleted: bool = False) -> list[str]:
+async def schema_subjects(schema_id: SchemaId, store: StoreDep, deleted: bool = False) -> list[str]:
     _schema_or_404(store, schema_id, with_id=False)
     return sorted({subject for subject, _ in store.usages(schema_id, deleted=deleted)})
 
 
 @router.get("/schemas/ids/{schema_id}/versions")
-async def schema_versions(schema_id: int, store: StoreDep, deleted: bool = False) -> list[dict[str, Any]]:
+async def schema_versions(
+    schema_id: SchemaId, store: StoreDep, deleted: bool = False
+) -> list[dict[str, Any]]:
     _schema_or_404(store, schema_id, with_id=False)
     return [{"subject": s, "version": v} for s, v in store.usages(schema_id, deleted=deleted)]
 

@@ -196,3 +196,14 @@ def test_a_subject_level_for_an_invalid_subject_is_42208(client: TestClient) -> 
     response = client.put(f"/config/{path}", json={"compatibility": "FULL"})
     assert error(response) == invalid_subject("bad\tsubject")
     assert error(client.put(f"/config/{path}", json={"compatibility": "SIDEWAYS"}))[:2] == (422, 42203)
+
+
+# -- schema ids that are not Java ints --------------------------------------------------------------
+@pytest.mark.parametrize("schema_id", ["invalid", "abc", "1_000", "1.0", "2147483648"])
+@pytest.mark.parametrize("tail", ["", "/schema", "/subjects", "/versions"])
+def test_a_schema_id_that_is_not_an_int_is_a_plain_404(client: TestClient, schema_id: str, tail: str) -> None:
+    # Karapace test_schema_non_invalid_id: GET schemas/ids/invalid is 404, error_code 404,
+    # "HTTP 404 Not Found" (JAX-RS cannot convert the Integer path parameter, so no route matches)
+    register(client, "s", RECORD)
+    response = client.get(f"/schemas/ids/{schema_id}{tail}")
+    assert error(response) == (404, 404, "HTTP 404 Not Found")
