@@ -12,7 +12,7 @@ RUN apt-get update \
 
 USER 50000
 ENV JAVA_HOME=/usr/lib/jvm/default-java \
-    PYTHONPATH=/opt/dataplat:/opt/dataplat/platform
+    PYTHONPATH=/opt/dataplat
 COPY compose/images/requirements/airflow.txt /tmp/requirements.txt
 # apache-airflow is repeated so pip never moves the image's own version.
 RUN pip install --no-cache-dir "apache-airflow==3.1.8" -r /tmp/requirements.txt \

@@ -1,6 +1,7 @@
 # The clickstream streaming app (spark_apps/clickstream/): pip pyspark on Python 3.11 (as natively;
 # apache/spark:4.0.1 carries Python 3.10, too old for this code) plus Java 17.
-# Build context: the repository root.
+# Build context: the repository root. Only the app's code: its endpoints are required options
+# (compose passes @/dataplat/conf/apps/streaming.args, rendered by dataplat compose-render).
 
 # The Kafka/Avro connector jars, resolved by the same Maven module the native install uses.
 FROM maven:3.9.11-eclipse-temurin-17 AS connectors
@@ -15,7 +16,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     JAVA_HOME=/usr/lib/jvm/default-java \
-    PYTHONPATH=/opt/dataplat:/opt/dataplat/platform
+    PYTHONPATH=/opt/dataplat
 
 # Debian's security updates replace exact package versions; the base image tag pins the release.
 # hadolint ignore=DL3008
@@ -28,8 +29,8 @@ COPY compose/images/requirements/streaming.txt /tmp/requirements.txt
 RUN pip install --no-cache-dir -r /tmp/requirements.txt \
     && useradd --system --uid 10001 --user-group --home-dir /var/lib/streaming --create-home dataplat
 COPY --from=connectors /dist/spark/jars/ /opt/dataplat/jars/
-COPY platform/dataplat/ platform/dataplat/
 COPY spark_apps/ spark_apps/
 
 USER 10001:10001
-CMD ["spark-submit", "/opt/dataplat/spark_apps/clickstream/app.py", "--heartbeat", "/var/lib/streaming/heartbeat.json"]
+# the app's options are the container's command (without them it names the missing ones)
+ENTRYPOINT ["spark-submit", "/opt/dataplat/spark_apps/clickstream/app.py"]

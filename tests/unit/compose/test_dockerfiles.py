@@ -68,3 +68,11 @@ def test_every_image_copies_existing_paths() -> None:
                 for source in line.split()[1:-1]:
                     if not source.startswith("--"):
                         assert (REPO_ROOT / source).exists(), f"{dockerfile.name}: {source} does not exist"
+
+
+def test_images_copy_no_runtime_code() -> None:
+    """Apps are configured from outside (env files, options): no image carries ``platform/dataplat``."""
+    for dockerfile in DOCKERFILES:
+        for number, line in enumerate(dockerfile.read_text().splitlines(), 1):
+            assert "platform/dataplat" not in line, f"{dockerfile.name}:{number}: {line}"
+            assert not re.search(r"PYTHONPATH=\S*/platform\b", line), f"{dockerfile.name}:{number}: {line}"
