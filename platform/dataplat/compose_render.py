@@ -4,6 +4,9 @@
 ``compose/docker-compose.yml``) from the native Jinja templates, with a settings copy in which each
 service listens on ``0.0.0.0`` inside its container and reaches the others by their compose service
 names. Secrets never land in these files: compose takes them from ``compose/.env`` (``${VAR:?}``).
+Each of the repository's apps gets files of its own under ``apps/``, from the functions the native
+specs use: ``ingest-api.env`` (``ingest.app_env``), ``streaming.env`` and ``streaming.args``
+(``streaming.app_args``, an argparse ``@FILE``).
 
 ``python -m dataplat.compose_render [--env-file compose/.env] [--out compose/config]`` re-renders
 after a port or heap change in ``.env`` (its ``DATAPLAT_*`` lines override ``dataplat.toml``).
@@ -14,7 +17,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
-from collections.abc import Mapping
+import re
+import tempfile
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +27,8 @@ from dataplat.paths import Paths
 from dataplat.render import render_text
 from dataplat.services import airflow as airflow_service
 from dataplat.services import hdfs as hdfs_service
+from dataplat.services import ingest as ingest_service
+from dataplat.services import streaming as streaming_service
 from dataplat.services import trino as trino_service
 from dataplat.settings import REPO_ROOT, Settings
 from dataplat.spark_conf import spark_conf
@@ -39,6 +46,7 @@ AIRFLOW_SECRET_KEYS = (
     "AIRFLOW__API__SECRET_KEY",
     "AIRFLOW__API_AUTH__JWT_SECRET",
 )
+SECRET_PROPERTY = re.compile(r"(?i)password|secret|jaas")  # Kafka client properties never rendered
 HEADER = "# Rendered by dataplat.compose_render from the platform settings: re-render, do not edit.\n"
 
 # compose service name of each endpoint's server (the datanode shares the namenode's network)
@@ -58,10 +66,17 @@ class ContainerPaths(Paths):
     """Paths inside a container; ``dist`` is where the image keeps its distribution (Trino plugins)."""
 
     dist_root: Path = Path("/usr/lib")
+    scratch: Path | None = None  # where a secret asked for while rendering lands (then left out)
 
     @property
     def dist(self) -> Path:
         return self.dist_root
+
+    @property
+    def secrets_file(self) -> Path:
+        if self.scratch is None:
+            raise RuntimeError("compose files carry no secrets: render secrets through public_env()")
+        return self.scratch / "secrets.env"
 
 
 def container_settings(settings: Settings, host: str) -> Settings:
@@ -85,9 +100,11 @@ def container_settings(settings: Settings, host: str) -> Settings:
     )
 
 
-def container_context(settings: Settings, host: str, dist_root: Path = Path("/usr/lib")) -> Context:
+def container_context(
+    settings: Settings, host: str, dist_root: Path = Path("/usr/lib"), scratch: Path | None = None
+) -> Context:
     s = container_settings(settings, host)
-    paths = ContainerPaths(home=ROOT, cache=ROOT / "cache", dist_root=dist_root)
+    paths = ContainerPaths(home=ROOT, cache=ROOT / "cache", dist_root=dist_root, scratch=scratch)
     java = Path("/opt/java/openjdk")
     return Context(s, paths, java17=java, java_modern=java, python_bin=Path("/usr/local/bin/python"),
                    spark_home=None)  # fmt: skip
@@ -221,28 +238,74 @@ def airflow_files(settings: Settings) -> dict[str, str]:
     }
 
 
-def apps_files(settings: Settings) -> dict[str, str]:
-    """``apps/dataplat.env``: the ``DATAPLAT_*`` environment of the repo's own images."""
-    s = container_settings(settings, "apps")
-    env = {"DATAPLAT_BIND_HOST": s.bind_host, "DATAPLAT_HOME": str(ROOT), "HADOOP_USER_NAME": LAKE_USER}
-    for key in ("hdfs_uri", "webhdfs_url", "metastore_uri", "kafka_bootstrap", "registry_url", "trino_url"):
-        env[f"DATAPLAT_EXTERNAL__{key.upper()}"] = getattr(s.external, key)
-    env["DATAPLAT_EXTERNAL__SPARK_MASTER"] = s.external.spark_master
-    for name, port in s.ports.model_dump().items():
-        env[f"DATAPLAT_PORTS__{name.upper()}"] = str(port)
-    env["DATAPLAT_HEAPS__SPARK_DRIVER"] = str(s.heaps.spark_driver)
-    env["DATAPLAT_LAKE__ROOT"], env["DATAPLAT_LAKE__WAREHOUSE"] = s.lake.root, s.lake.warehouse
-    env["DATAPLAT_LAKE__CLICK_TOPIC"] = s.lake.click_topic
+def args_text(args: Sequence[str]) -> str:
+    """An argparse ``@FILE``: one argument per line (the app reads it with ``fromfile_prefix_chars``)."""
+    if any("\n" in arg for arg in args):
+        raise ValueError("a rendered argument holds a newline; an @FILE has one argument per line")
+    return "\n".join(args) + "\n"
+
+
+def refuse_secret_properties(settings: Settings) -> None:
+    """Kafka client properties land in committed files: a secret among them is refused, not written."""
+    secret = [key for key in settings.kafka_client.properties if SECRET_PROPERTY.search(key)]
+    if secret:
+        raise ValueError(
+            f"kafka_client.properties {secret} look like secrets; compose/config is committed, so "
+            "compose-render does not write them (give the containers a client config of their own)"
+        )
+
+
+def public_env(
+    app_env: Callable[[Context], dict[str, str]], settings: Settings, host: str
+) -> tuple[dict[str, str], list[str]]:
+    """``app_env`` of the container ``host`` and the names of the secrets it held, left out.
+
+    A secret the function reads is generated into a scratch secrets file (thrown away) and
+    recognised by its value; compose passes it from ``.env`` as a required ``${VAR:?}`` instead.
+    """
+    with tempfile.TemporaryDirectory(prefix="compose-render-") as scratch:
+        ctx = container_context(settings, host, scratch=Path(scratch))
+        env = app_env(ctx)
+        secrets_file = ctx.paths.secrets_file
+        generated = set(read_env_file(secrets_file).values()) if secrets_file.exists() else set()
+    secrets = sorted(key for key, value in env.items() if value in generated)
+    return {key: value for key, value in env.items() if key not in secrets}, secrets
+
+
+def ingest_files(settings: Settings) -> dict[str, str]:
+    """``apps/ingest-api.env``: :func:`dataplat.services.ingest.app_env` without its secrets (the API
+    key comes from compose's ``.env``) or the multi-worker metrics folder (one worker a container)."""
+    refuse_secret_properties(settings)
+    env, _ = public_env(ingest_service.app_env, settings, "ingest-api")
+    env.pop(ingest_service.METRICS_DIR_ENV, None)
+    return {"apps/ingest-api.env": env_text(env)}
+
+
+def streaming_files(settings: Settings) -> dict[str, str]:
+    """``apps/streaming.env`` and the app's options as ``apps/streaming.args`` (``app_args``)."""
+    refuse_secret_properties(settings)
+    ctx = container_context(settings, "streaming")
+    env = {"SPARK_CONF_DIR": str(ctx.paths.conf / "spark-streaming"), "HADOOP_USER_NAME": LAKE_USER}
     return {
-        "apps/dataplat.env": env_text(env),
+        "apps/streaming.env": env_text(env),
+        "apps/streaming.args": args_text(streaming_service.app_args(ctx)),
         **spark_files(settings, "streaming", "streaming", connectors=True),
     }
 
 
 def compose_files(settings: Settings) -> dict[str, str]:
-    """Every rendered file, by path relative to the output folder (pure: no I/O but templates)."""
+    """Every rendered file, by path relative to the output folder (I/O: templates, a scratch folder)."""
     files: dict[str, str] = {}
-    for part in (hdfs_files, kafka_files, metastore_files, trino_files, airflow_files, apps_files):
+    parts = (
+        hdfs_files,
+        kafka_files,
+        metastore_files,
+        trino_files,
+        airflow_files,
+        ingest_files,
+        streaming_files,
+    )
+    for part in parts:
         files.update(part(settings))
     return files
 

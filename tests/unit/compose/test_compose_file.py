@@ -28,6 +28,7 @@ JVM_HEADROOM_MIB = 256
 JVM_HEAPS = {"namenode": "namenode", "datanode": "datanode", "kafka": "kafka", "metastore": "metastore",
              "trino": "trino", "streaming": "spark_driver", "airflow-scheduler": "spark_driver"}  # fmt: skip
 UNITS = {"k": 1024, "m": 1024**2, "g": 1024**3}
+APPS = ("ingest-api", "streaming")  # this repository's apps configured by compose-render
 
 
 def mem_bytes(value: str) -> int:
@@ -166,6 +167,24 @@ def test_data_lives_in_named_volumes_and_bind_mounts_exist(compose: dict[str, An
         for env_file in service.get("env_file", []):
             assert (COMPOSE_DIR / env_file).is_file(), f"{name}: {env_file} missing (render it)"
     assert used == declared, f"declared but unused volumes: {declared - used}"
+
+
+def test_each_app_reads_its_own_rendered_env_file(services: dict[str, Any]) -> None:
+    """The repo's apps get their settings from per-app files rendered by compose-render, not shared."""
+    for name in APPS:
+        assert services[name]["env_file"] == [f"config/apps/{name}.env"], name
+    for name, service in services.items():
+        for env_file in service.get("env_file", []):
+            if env_file.startswith("config/apps/"):
+                assert env_file == f"config/apps/{name}.env", f"{name} reads another app's {env_file}"
+        for mount in service.get("volumes", []):
+            assert "platform/dataplat" not in mount, f"{name} mounts the runtime: {mount}"
+
+
+def test_streaming_takes_its_rendered_options(services: dict[str, Any]) -> None:
+    streaming = services["streaming"]
+    [option_file] = [arg for arg in streaming["command"] if arg.startswith("@")]
+    assert f"./config/apps/streaming.args:{option_file[1:]}:ro" in streaming["volumes"]
 
 
 def _compose_plugin() -> str | None:

@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from dataplat import compose_render
-from dataplat.settings import External, Ports, Settings
+from dataplat.services import ingest
+from dataplat.services.streaming import app_args
+from dataplat.settings import External, KafkaClient, Ports, Settings
+from spark_apps.clickstream.app import parse_args
 from tests.unit.compose.conftest import COMPOSE_DIR
 
 
@@ -27,9 +33,9 @@ def test_services_reach_each_other_by_compose_name(default_settings: Settings) -
     assert "advertised.listeners=PLAINTEXT://kafka:9092" in files["kafka/server.properties"]
     assert "controller.quorum.voters=1@kafka:9093" in files["kafka/server.properties"]
     assert "hdfs://namenode:8020/lake/warehouse" in files["metastore/hive-site.xml"]
-    assert (
-        "DATAPLAT_EXTERNAL__REGISTRY_URL=http://registry:8081/apis/ccompat/v7" in files["apps/dataplat.env"]
-    )
+    assert "--registry-url\nhttp://registry:8081/apis/ccompat/v7\n" in files["apps/streaming.args"]
+    assert "INGEST_REGISTRY_URL=http://registry:8081/apis/ccompat/v7" in files["apps/ingest-api.env"]
+    assert "INGEST_BIND_HOST=0.0.0.0" in files["apps/ingest-api.env"]
     assert "plugin.dir=/usr/lib/trino/plugin" in files["trino/config.properties"]
     assert "127.0.0.1" not in "".join(files.values())
 
@@ -62,8 +68,30 @@ def test_external_endpoints_are_kept(default_settings: Settings) -> None:
     )
     s = default_settings.model_copy(update={"external": external})
     files = compose_render.compose_files(s)
-    assert "DATAPLAT_EXTERNAL__KAFKA_BOOTSTRAP=b1.example:9092,b2.example:9092" in files["apps/dataplat.env"]
+    assert "--bootstrap-servers\nb1.example:9092,b2.example:9092\n" in files["apps/streaming.args"]
+    assert "INGEST_KAFKA_BOOTSTRAP=b1.example:9092,b2.example:9092" in files["apps/ingest-api.env"]
     assert "spark.master  spark://m.example:7077" in files["spark-streaming/spark-defaults.conf"]
+
+
+def test_streaming_options_are_the_native_app_args(default_settings: Settings, tmp_path: Path) -> None:
+    """One rendering: the args file is ``app_args`` of the container's view, and the app accepts it."""
+    s = default_settings.model_copy(
+        update={"kafka_client": KafkaClient(properties={"security.protocol": "SSL"})}
+    )
+    text = compose_render.compose_files(s)["apps/streaming.args"]
+    ctx = compose_render.container_context(s, "streaming")
+    assert text.splitlines() == list(app_args(ctx))
+    (tmp_path / "streaming.args").write_text(text)
+    args = parse_args([f"@{tmp_path / 'streaming.args'}"])
+    assert args.bootstrap_servers == "kafka:9092" and args.kafka_properties == {"security.protocol": "SSL"}
+    assert args.checkpoint == "hdfs://namenode:8020/lake/_checkpoints/clickstream"
+    assert args.trino_url == "http://trino:8080" and args.hdfs_uri == "hdfs://namenode:8020"
+
+
+def test_secret_kafka_properties_are_refused(default_settings: Settings) -> None:
+    secret = KafkaClient(properties={"sasl.password": "hunter2"})
+    with pytest.raises(ValueError, match=r"sasl\.password"):
+        compose_render.compose_files(default_settings.model_copy(update={"kafka_client": secret}))
 
 
 def test_no_secret_is_rendered(default_settings: Settings) -> None:
@@ -72,6 +100,16 @@ def test_no_secret_is_rendered(default_settings: Settings) -> None:
     for key in compose_render.AIRFLOW_SECRET_KEYS:
         assert f"{key}=" not in airflow_env
     assert not re.search(r"(?i)password\s*[=:]", "".join(files.values()))
+
+
+def test_app_secrets_are_left_to_compose(default_settings: Settings, services: dict[str, Any]) -> None:
+    """The ingest API key is in the native app_env, not in its rendered file: compose requires it."""
+    env, secrets = compose_render.public_env(ingest.app_env, default_settings, "ingest-api")
+    assert secrets == [ingest.API_KEY_SECRET] and ingest.API_KEY_SECRET not in env
+    rendered = compose_render.compose_files(default_settings)["apps/ingest-api.env"]
+    assert f"{ingest.API_KEY_SECRET}=" not in rendered and ingest.METRICS_DIR_ENV not in rendered
+    required = services["ingest-api"]["environment"][ingest.API_KEY_SECRET]
+    assert re.fullmatch(r"\$\{INGEST_API_KEY:\?[^}]+\}", required)
 
 
 def test_render_writes_only_changes(default_settings: Settings, tmp_path: Path) -> None:
