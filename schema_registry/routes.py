@@ -46,9 +46,10 @@ async def read_body(request: Request, model: type[Model]) -> Model:
 
 
 def parse_request(body: SchemaRequest) -> AvroSchema:
+    """The request's schema, or 42201 with Confluent's message shape."""
     if body.schema_type.upper() != "AVRO":
         raise errors.invalid_schema(
-            f"Unsupported schema type '{body.schema_type}': this registry (a stand-in for a Confluent or "
+            f"Invalid schema type {body.schema_type}: this registry (a stand-in for a Confluent or "
             "Apicurio registry) stores AVRO schemas only"
         )
     if body.references:
@@ -58,7 +59,7 @@ def parse_request(body: SchemaRequest) -> AvroSchema:
     try:
         return parse(body.schema_)
     except InvalidSchemaError as error:
-        raise errors.invalid_schema(str(error)) from error
+        raise errors.invalid_schema(f"Invalid schema of type AVRO, details: {error}") from error
 
 
 def parse_version(version: str) -> int:
@@ -323,24 +324,34 @@ def _compatibility_body(messages: list[str], verbose: bool) -> dict[str, Any]:
     return body
 
 
+def _check(body: SchemaRequest, versions: list[Version], level: str, verbose: bool) -> dict[str, Any]:
+    """The answer; with ``verbose`` a schema that does not parse is an incompatible one, its reason
+    the one message (Confluent's CompatibilityResource), else 42201."""
+    try:
+        new = parse_request(body)
+    except RegistryError as error:
+        if not verbose:
+            raise
+        return _compatibility_body([error.message], verbose)
+    return _compatibility_body(compatibility_messages(new, versions, level), verbose)
+
+
 @router.post("/compatibility/subjects/{subject}/versions/{version}")
 async def test_against_version(
     subject: str, version: str, request: Request, store: StoreDep, verbose: bool = False
 ) -> dict[str, Any]:
-    new = parse_request(await read_body(request, SchemaRequest))
+    body = await read_body(request, SchemaRequest)
     number = parse_version(version)
     target = find_version(store, subject, number)
     if target is None and number != LATEST:  # Confluent never says 40401 here
         raise errors.version_not_found(number)
     level = effective_level(store, subject).removesuffix("_TRANSITIVE")  # one version: the plain rule
-    messages = compatibility_messages(new, [target] if target else [], level)
-    return _compatibility_body(messages, verbose)
+    return _check(body, [target] if target else [], level, verbose)
 
 
 @router.post("/compatibility/subjects/{subject}/versions")
 async def test_against_all(
     subject: str, request: Request, store: StoreDep, verbose: bool = False
 ) -> dict[str, Any]:
-    new = parse_request(await read_body(request, SchemaRequest))
-    messages = compatibility_messages(new, store.versions(subject), effective_level(store, subject))
-    return _compatibility_body(messages, verbose)
+    body = await read_body(request, SchemaRequest)
+    return _check(body, store.versions(subject), effective_level(store, subject), verbose)

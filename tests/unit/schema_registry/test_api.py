@@ -117,7 +117,7 @@ def test_lookup(client: TestClient) -> None:
         ({"schema": "{not json"}, "not JSON"),
         (
             body({"type": "record", "name": "R", "fields": [{"name": "a", "type": "nope"}]}),
-            "Invalid Avro schema",
+            "Invalid schema of type AVRO, details: Invalid Avro schema",
         ),
         (body(V1, references=[{"name": "x", "subject": "y", "version": 1}]), "references are not supported"),
     ],

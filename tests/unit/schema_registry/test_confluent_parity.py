@@ -207,3 +207,50 @@ def test_a_schema_id_that_is_not_an_int_is_a_plain_404(client: TestClient, schem
     register(client, "s", RECORD)
     response = client.get(f"/schemas/ids/{schema_id}{tail}")
     assert error(response) == (404, 404, "HTTP 404 Not Found")
+
+
+# -- compatibility checks of schemas that do not parse ----------------------------------------------
+BAD_DEFAULT = {"type": "record", "name": "test", "fields": [{"name": "s", "type": "string", "default": None}]}
+CHECKS = ["/compatibility/subjects/s/versions/latest", "/compatibility/subjects/s/versions"]
+
+
+@pytest.mark.parametrize("url", CHECKS)
+@pytest.mark.parametrize(
+    "request_body",
+    [
+        body(BAD_DEFAULT),  # RestApiTest.testSchemaNormalization: a string field defaulting to null
+        {"schema": '{"type": "record", "name": "R"'},  # not even JSON
+        body(RECORD, schemaType="AVROO"),  # Karapace test_regression_compatibility_..._invalid_schema_type
+    ],
+    ids=["bad-default", "not-json", "unknown-type"],
+)
+def test_verbose_check_of_an_invalid_schema_answers_with_the_reason(
+    client: TestClient, url: str, request_body: dict[str, Any]
+) -> None:
+    # CompatibilityResource: with verbose=true an InvalidSchemaException becomes the one message of
+    # an is_compatible=false answer (200); RestApiTest.testSchemaNormalization checks that the
+    # message contains "Invalid schema"
+    register(client, "s", RECORD)
+    response = client.post(f"{url}?verbose=true", json=request_body)
+    assert response.status_code == 200, response.text
+    answer = response.json()
+    assert answer["is_compatible"] is False
+    assert len(answer["messages"]) == 1 and "Invalid schema" in answer["messages"][0]
+
+
+@pytest.mark.parametrize("url", CHECKS)
+def test_plain_check_of_an_invalid_schema_is_42201(client: TestClient, url: str) -> None:
+    # RestApiTest.testRegisterBadDefault: testCompatibility(...) fails with 42201
+    register(client, "s", RECORD)
+    status, code, message = error(client.post(url, json=body(BAD_DEFAULT)))
+    assert (status, code) == (422, 42201)
+    assert message.startswith("Invalid schema of type AVRO, details: ")  # AbstractSchemaRegistry.loadSchema
+
+
+def test_a_missing_version_is_reported_before_an_invalid_schema(client: TestClient) -> None:
+    # CompatibilityResource.testCompatibilityBySubjectName reads the version before parsing
+    register(client, "s", RECORD)
+    response = client.post("/compatibility/subjects/s/versions/9?verbose=true", json=body(BAD_DEFAULT))
+    assert error(response)[:2] == (404, 40402)
+    response = client.post("/compatibility/subjects/s/versions/earliest", json=body(BAD_DEFAULT))
+    assert error(response)[:2] == (422, 42202)
