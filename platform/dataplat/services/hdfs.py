@@ -1,15 +1,15 @@
 """HDFS: one NameNode and one DataNode, run from the Maven-installed Hadoop jars.
 
 ``hdfs-format`` formats the NameNode once; ``hdfs-init`` creates the lake's folders once
-both daemons are healthy (``python -m dataplat.services.hdfs <webhdfs> <user> <path>=<mode>...``).
+both daemons are healthy (:mod:`dataplat.setup.hdfs`).
 """
 
 from __future__ import annotations
 
 import getpass
-import sys
 from typing import Any
 
+from dataplat.jvm import java_command
 from dataplat.probes import http_probe
 from dataplat.spec import Condition, ConfigFile, Context, Kind, ServiceSpec
 
@@ -43,20 +43,20 @@ ADD_OPENS = tuple(
 def _java(ctx: Context, heap_mib: int, main: str, *args: str) -> tuple[str, ...]:
     conf = ctx.paths.conf / "hdfs"
     home = ctx.paths.dist / "hadoop"
-    return (
-        ctx.java(),
-        f"-Xmx{heap_mib}m",
-        f"-Xms{min(heap_mib, 128)}m",
-        "-XX:+UseSerialGC",
-        *ADD_OPENS,
-        f"-Dhadoop.home.dir={home}",
-        f"-Dhadoop.log.dir={ctx.paths.logs}",
-        f"-Dlog4j.configuration=file:{conf / 'log4j.properties'}",
-        "-Djava.net.preferIPv4Stack=true",
-        "-cp",
-        f"{conf}:{home / 'web'}:{home / 'lib'}/*",  # web/ holds webapps/<server>
-        main,
-        *args,
+    return java_command(
+        ctx,
+        main=main,
+        heap_mb=heap_mib,
+        initial_heap_mb=min(heap_mib, 128),
+        jvm_flags=("-XX:+UseSerialGC", *ADD_OPENS),
+        system_properties={
+            "hadoop.home.dir": home,
+            "hadoop.log.dir": ctx.paths.logs,
+            "log4j.configuration": f"file:{conf / 'log4j.properties'}",
+            "java.net.preferIPv4Stack": "true",
+        },
+        classpath=(conf, home / "web", home / "lib" / "*"),  # web/ holds webapps/<server>
+        args=args,
     )
 
 
@@ -153,7 +153,7 @@ def specs(ctx: Context) -> list[ServiceSpec]:
             argv=(
                 str(ctx.python_bin),
                 "-m",
-                "dataplat.services.hdfs",
+                "dataplat.setup.hdfs",
                 s.webhdfs_url,
                 user,
                 *lake_dirs(ctx, user),
@@ -162,20 +162,3 @@ def specs(ctx: Context) -> list[ServiceSpec]:
             group=GROUP,
         ),
     ]
-
-
-def ensure_dirs(webhdfs_url: str, user: str, dirs: list[str]) -> None:
-    """Create ``path=mode`` folders owned by ``user`` over WebHDFS (idempotent)."""
-    from hdfs import InsecureClient
-
-    client = InsecureClient(webhdfs_url, user=user)
-    for spec in dirs:
-        path, _, mode = spec.partition("=")
-        client.makedirs(path, permission=mode)
-        client.set_permission(path, mode)  # makedirs leaves existing folders as they were
-        client.set_owner(path, owner=user)
-        print(f"{path} {mode} {user}")
-
-
-if __name__ == "__main__":
-    ensure_dirs(sys.argv[1], sys.argv[2], sys.argv[3:])

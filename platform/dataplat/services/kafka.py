@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from dataplat.jvm import java_command
 from dataplat.probes import callable_probe
 from dataplat.secrets import get_secret
 from dataplat.spec import Condition, ConfigFile, Context, Kind, Probe, ServiceSpec
@@ -27,15 +28,14 @@ def cluster_id(ctx: Context) -> str:
 
 def _java(ctx: Context, heap_mb: int, main: str, *args: str) -> tuple[str, ...]:
     conf = ctx.paths.conf / "kafka"
-    return (
-        ctx.java(),
-        f"-Xmx{heap_mb}m",
-        *JVM_OPTS,
-        f"-Dlog4j2.configurationFile={conf / 'log4j2.properties'}",
-        "-cp",
-        str(ctx.paths.dist / "kafka" / "lib" / "*"),
-        main,
-        *args,
+    return java_command(
+        ctx,
+        main=main,
+        heap_mb=heap_mb,
+        jvm_flags=JVM_OPTS,
+        system_properties={"log4j2.configurationFile": conf / "log4j2.properties"},
+        classpath=(ctx.paths.dist / "kafka" / "lib" / "*",),
+        args=args,
     )
 
 

@@ -1,18 +1,23 @@
 """Hive Metastore 2.3 (the one Spark 4.0's Hive client speaks), run from pyspark's own jars.
 
-A Thrift server on ``ports.metastore`` backed by embedded Derby under ``data/metastore``;
-tables' files live under ``hdfs_uri + lake.warehouse``. Readiness is a real Thrift call.
+A Thrift server on ``bind_host:ports.metastore`` backed by embedded Derby under ``data/metastore``;
+tables' files live under ``hdfs_uri + lake.warehouse``. Readiness is a real Thrift call. Hive 2.3's
+own ``HiveMetaStore`` listens on every interface whatever it is told, so it is started through
+``BoundMetaStore`` (``platform/jvm/metastore/``): Hive's start-up with the socket on one address.
 """
 
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from urllib.parse import urlsplit
 
+from dataplat.jvm import java_command
 from dataplat.probes import callable_probe
 from dataplat.spec import Condition, ConfigFile, Context, Probe, ServiceSpec
 
-MAIN = "org.apache.hadoop.hive.metastore.HiveMetaStore"
+MAIN = "dev.dataplat.metastore.BoundMetaStore"  # org.apache.hadoop.hive.metastore.HiveMetaStore, bound
+BIND_HOST = "hive.metastore.thrift.bind.host"  # the launcher's setting (Hive 3+'s name for it)
 TEMPLATES = ("hive-site.xml", "core-site.xml", "log4j2.properties")
 
 # thrift's TSocket logs every refused connection at ERROR while the server starts
@@ -87,27 +92,32 @@ def metastore_probe(uri: str) -> Probe:
     return callable_probe(f"metastore get_all_databases at {host}:{port}", check)
 
 
+def launcher_jar(ctx: Context) -> Path:
+    """``BoundMetaStore``, built by ``dataplat install`` against pyspark's jars."""
+    return ctx.paths.dist / "metastore" / "dataplat-metastore.jar"
+
+
 def specs(ctx: Context) -> list[ServiceSpec]:
     s, paths = ctx.settings, ctx.paths
     if ctx.spark_home is None:
         raise ModuleNotFoundError("the metastore runs from pyspark's jars: install pyspark")
     conf, data = paths.conf / "metastore", paths.data / "metastore"
-    argv = (
-        ctx.java(),
-        f"-Xmx{s.heaps.metastore}m",
-        f"-Xms{min(s.heaps.metastore, 128)}m",
-        "-XX:+UseSerialGC",
-        # log4j2's default selector breaks with Hive's isolated loaders on Java 17
-        "-Dlog4j2.contextSelector=org.apache.logging.log4j.core.selector.ClassLoaderContextSelector",
-        f"-Dlog4j2.configurationFile={conf / 'log4j2.properties'}",
-        f"-Dderby.system.home={data}",
-        f"-Dderby.stream.error.file={paths.logs / 'metastore-derby.log'}",
-        "-Djava.net.preferIPv4Stack=true",
-        "-cp",
-        f"{conf}:{ctx.spark_home / 'jars'}/*",
-        MAIN,
-        "-p",
-        str(s.ports.metastore),
+    argv = java_command(
+        ctx,
+        main=MAIN,
+        heap_mb=s.heaps.metastore,
+        initial_heap_mb=min(s.heaps.metastore, 128),
+        jvm_flags=("-XX:+UseSerialGC",),
+        system_properties={
+            # log4j2's default selector breaks with Hive's isolated loaders on Java 17
+            "log4j2.contextSelector": "org.apache.logging.log4j.core.selector.ClassLoaderContextSelector",
+            "log4j2.configurationFile": conf / "log4j2.properties",
+            "derby.system.home": data,
+            "derby.stream.error.file": paths.logs / "metastore-derby.log",
+            "java.net.preferIPv4Stack": "true",
+        },
+        classpath=(conf, launcher_jar(ctx), ctx.spark_home / "jars" / "*"),
+        args=("-p", str(s.ports.metastore), "--hiveconf", f"{BIND_HOST}={s.bind_host}"),
     )
     # native HDFS: wait for the lake's folders (hdfs-init) so the warehouse has the right owner
     depends = {} if s.external.hdfs_uri else {"hdfs-init": Condition.COMPLETED}
