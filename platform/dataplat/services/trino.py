@@ -7,13 +7,11 @@ Ready when ``/v1/info`` says it finished starting and ``SELECT 1`` runs.
 
 from __future__ import annotations
 
-from importlib import resources
-from pathlib import Path
-
 import httpx
-import jinja2
 
+from dataplat.jvm import java_command
 from dataplat.probes import callable_probe
+from dataplat.render import render_texts, template_names
 from dataplat.spec import Condition, ConfigFile, Context, Probe, ServiceSpec
 
 MAIN = "io.trino.server.TrinoServer"
@@ -37,38 +35,23 @@ JVM_FLAGS = (
 )
 
 
-def catalog_templates(kind: str = "trino", suffix: str = ".properties") -> list[Path]:
-    """The reviewable files shipped in the ``catalog`` package (``catalog/<kind>/*<suffix>``)."""
-    folder = resources.files("catalog") / kind
-    return sorted(Path(str(entry)) for entry in folder.iterdir() if entry.name.endswith(suffix))
-
-
 # reviewable files under catalog/ -> where they go below conf/trino (hosts, ports, paths rendered)
 CATALOG_FILES = {("trino", ".properties"): "catalog", ("kafka", ".json"): "kafka"}
 
 
-def catalog_texts(ctx: Context) -> dict[str, str]:
-    """``catalog/trino/*.properties`` and the Kafka table descriptions ``catalog/kafka/*.json``,
-    rendered for ``ctx``, by path relative to ``conf/trino`` (the native stack and compose)."""
-    env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)  # noqa: S701
-    return {
-        f"{folder}/{template.name}": env.from_string(template.read_text()).render(
-            s=ctx.settings, paths=ctx.paths, ctx=ctx
-        )
+def catalog_configs(ctx: Context) -> tuple[ConfigFile, ...]:
+    """``catalog/trino/*.properties`` and the Kafka table descriptions ``catalog/kafka/*.json``."""
+    conf = ctx.paths.conf / "trino"
+    return tuple(
+        ConfigFile(name, conf / folder / name.rsplit("/", 1)[-1])
         for (kind, suffix), folder in CATALOG_FILES.items()
-        for template in catalog_templates(kind, suffix)
-    }
+        for name in template_names(f"catalog/{kind}", suffix)
+    )
 
 
-def render_catalogs(ctx: Context) -> None:
-    """Write :func:`catalog_texts` into ``conf/trino`` (unchanged files are left alone)."""
-    root = ctx.paths.conf / "trino"
-    for name in CATALOG_FILES.values():
-        (root / name).mkdir(parents=True, exist_ok=True)
-    for relative, text in catalog_texts(ctx).items():
-        out = root / relative
-        if not out.exists() or out.read_text() != text:
-            out.write_text(text)
+def catalog_texts(ctx: Context) -> dict[str, str]:
+    """The catalog files rendered for ``ctx``, by path relative to ``conf/trino`` (for compose)."""
+    return render_texts(catalog_configs(ctx), ctx, ctx.paths.conf / "trino")
 
 
 def trino_probe(url: str) -> Probe:
@@ -94,20 +77,20 @@ def trino_probe(url: str) -> Probe:
 def specs(ctx: Context) -> list[ServiceSpec]:
     s, paths = ctx.settings, ctx.paths
     conf, home = paths.conf / "trino", paths.dist / "trino"
-    argv = (
-        ctx.java(modern=True),
-        f"-Xmx{s.heaps.trino}m",
-        f"-Xms{min(s.heaps.trino, 256)}m",
-        *JVM_FLAGS,
-        f"-Dconfig={conf / 'config.properties'}",
-        f"-Dlog.levels-file={conf / 'log.properties'}",
-        "-cp",
-        f"{home / 'lib'}/*",
-        MAIN,
+    argv = java_command(
+        ctx,
+        main=MAIN,
+        heap_mb=s.heaps.trino,
+        initial_heap_mb=min(s.heaps.trino, 256),
+        jvm_flags=JVM_FLAGS,
+        system_properties={"config": conf / "config.properties", "log.levels-file": conf / "log.properties"},
+        classpath=(home / "lib" / "*",),
+        modern=True,
     )
     configs = (
         *(ConfigFile(f"trino/{name}", conf / name) for name in TEMPLATES),
         ConfigFile("metastore/core-site.xml", conf / "core-site.xml"),  # hive.config.resources
+        *catalog_configs(ctx),
     )
     depends = {} if s.external.metastore_uri else {"metastore": Condition.HEALTHY}
     return [
@@ -119,7 +102,6 @@ def specs(ctx: Context) -> list[ServiceSpec]:
             ports={"http": s.ports.trino},
             depends_on=depends,
             configs=configs,
-            setup=(render_catalogs,),  # catalog/ files live outside templates/
             hint=f"see {ctx.log_file('trino')}; needs Java 24+ ({ctx.java_modern})",
             url=s.trino_url,
         ),

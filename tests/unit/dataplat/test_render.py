@@ -1,0 +1,54 @@
+"""The one renderer: service templates and the repository's catalog files through one environment."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import jinja2
+import pytest
+
+from dataplat.paths import Paths
+from dataplat.render import render_config, render_text, render_texts, template_names
+from dataplat.settings import Settings
+from dataplat.spec import ConfigFile, Context
+
+
+def context(tmp_path: Path) -> Context:
+    s = Settings(home=tmp_path / "home")
+    return Context(s, Paths(s.home, tmp_path), Path("/j17"), Path("/j25"), Path(sys.executable), None)
+
+
+def test_both_roots_are_listed() -> None:
+    assert template_names("catalog/trino", ".properties") == [
+        "catalog/trino/hive.properties",
+        "catalog/trino/kafka.properties",
+        "catalog/trino/kafka_dlq.properties",
+    ]
+    assert template_names("hdfs") == ["hdfs/core-site.xml", "hdfs/hdfs-site.xml", "hdfs/log4j.properties"]
+    assert template_names("catalog", ".properties") == []  # only files directly in the folder
+
+
+def test_catalog_and_service_templates_render_alike(tmp_path: Path) -> None:
+    ctx = context(tmp_path)
+    hive = render_text("catalog/trino/hive.properties", ctx)
+    assert f"hive.metastore.uri={ctx.settings.metastore_uri}\n" in hive
+    assert hive.endswith("\n")  # keep_trailing_newline
+    assert "{{" not in render_text("kafka/server.properties", ctx)
+
+
+def test_undefined_names_fail(tmp_path: Path) -> None:
+    with pytest.raises(jinja2.UndefinedError):
+        render_text("spark/spark-defaults.conf", context(tmp_path))  # needs conf=
+
+
+def test_render_config_writes_only_changes_with_its_mode(tmp_path: Path) -> None:
+    ctx = context(tmp_path)
+    config = ConfigFile("trino/log.properties", tmp_path / "out" / "log.properties", mode=0o600)
+    target = render_config(config, ctx)
+    assert target.read_text() == render_text(config.template, ctx)
+    assert target.stat().st_mode & 0o777 == 0o600
+    before = target.stat().st_mtime_ns
+    render_config(config, ctx)
+    assert target.stat().st_mtime_ns == before
+    assert render_texts([config], ctx, tmp_path) == {"out/log.properties": target.read_text()}
