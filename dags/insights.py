@@ -10,8 +10,10 @@
 
 Params (trigger conf): ``count`` records per day, ``seed``, ``database``, ``raw_root`` and
 ``source_options`` (the source API's fault-injection query parameters, e.g. ``{"fail_after": 10}``;
-see source_api.main). Runs exist for logical dates from ``start_date`` on (earlier ones get no tasks).
-Unpaused, the scheduler runs the latest day (no catch-up); history is Airflow 3's backfill:
+see source_api.main). There is no ``start_date``: a run for any logical date (the UI's "Trigger DAG",
+REST, ``airflow dags test``, a backfill) runs every task; Airflow gives no task to runs dated before a
+task's start date, and such a run "succeeded" without loading anything. Unpaused, the scheduler runs
+the latest day (no catch-up); history is Airflow 3's backfill:
 ``dataplat backfill insights FROM TO`` (REST) or ``airflow backfill create --dag-id insights ...``.
 """
 
@@ -21,7 +23,6 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import pendulum
 from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
 from airflow.providers.common.sql.operators.sql import SQLColumnCheckOperator, SQLTableCheckOperator
 from airflow.sdk import Param, dag, task
@@ -110,7 +111,7 @@ def land_insights(
     dag_id="insights",
     # a run covers one whole UTC day and starts after it ends: ``ds`` is the day processed
     schedule=CronDataIntervalTimetable("@daily", timezone="UTC"),
-    start_date=pendulum.datetime(2026, 11, 1, tz="UTC"),
+    start_date=None,  # any day can be run by hand; the scheduler still starts at the latest day
     catchup=False,  # earlier days through backfills, which run beside the daily run
     max_active_runs=1,
     is_paused_upon_creation=True,  # a fresh install runs nothing until someone asks

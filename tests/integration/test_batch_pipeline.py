@@ -1,6 +1,6 @@
 """The insights DAG on the real stack: Airflow runs it, Trino's tables must equal the source's records.
 
-Each test runs the DAG for a fixed date (on or after its start_date) into the ``it_batch`` database
+Each test runs the DAG for a fixed date into the ``it_batch`` database
 and its own raw folder (``airflow dags test`` with the platform's Airflow environment; task states
 come back from the REST API).
 """
