@@ -4,8 +4,10 @@ fastavro parses (and checks most defaults); a second pass adds the checks Java A
 and fastavro skips (names, duplicate fields or union branches, union defaults against the
 first branch, fixed sizes, record defaults) and writes the canonical JSON that is stored:
 keys in a fixed order, names written as Avro's ``Schema.toString()`` writes them
-(simple name plus ``namespace`` only where it changes), no whitespace. Two texts that
-mean the same schema give the same canonical text, hence the same id.
+(simple name plus ``namespace`` only where it changes), no whitespace, and without the
+reserved attributes Java Avro drops where a type has no use for them (a primitive's ``name``
+or ``doc``). Two texts that mean the same schema give the same canonical text, hence the
+same id.
 """
 
 from __future__ import annotations
@@ -22,6 +24,11 @@ PRIMITIVES = frozenset({"null", "boolean", "int", "long", "float", "double", "by
 NAMED = frozenset({"record", "error", "enum", "fixed"})
 NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 FIELD_ORDERS = frozenset({"ascending", "descending", "ignore"})
+# Java Avro's Schema.SCHEMA_RESERVED: attributes its parser never keeps as properties, so a type
+# that has no use for one (a primitive's "name", an array's "doc") loses it, canonical text included
+RESERVED = frozenset(
+    {"doc", "fields", "items", "name", "namespace", "size", "symbols", "values", "type", "aliases"}
+)
 INT_RANGE = (-(2**31), 2**31 - 1)
 LONG_RANGE = (-(2**63), 2**63 - 1)
 
@@ -78,9 +85,9 @@ def _ordered(source: dict[str, Any], first: dict[str, Any], *optional: str) -> d
     return out
 
 
-def _unnamed(schema: dict[str, Any]) -> dict[str, Any]:
-    """The properties of a named type but its name (written again by the canonical form)."""
-    return {key: value for key, value in schema.items() if key not in ("name", "namespace")}
+def _own(schema: dict[str, Any], *used: str) -> dict[str, Any]:
+    """``schema`` without the reserved attributes its type does not ``use``, as Java Avro parses it."""
+    return {key: value for key, value in schema.items() if key in used or key not in RESERVED}
 
 
 def _split(fullname: str) -> tuple[str, str]:
@@ -138,8 +145,8 @@ class _Canonicalizer:
         if not isinstance(kind, str):
             raise InvalidSchemaError(f"{path}: 'type' must be a string, got {kind!r}")
         if kind in PRIMITIVES:
-            extra = {key: value for key, value in schema.items() if key != "type"}
-            return _ordered(schema, {"type": kind}) if extra else kind
+            props = _own(schema, "type")
+            return _ordered(props, {"type": kind}) if len(props) > 1 else kind
         if kind in ("record", "error"):
             return self._record(schema, ns, path)
         if kind == "enum":
@@ -148,11 +155,13 @@ class _Canonicalizer:
             return self._fixed(schema, ns, path)
         if kind == "array":
             return _ordered(
-                schema, {"type": "array", "items": self.walk(schema["items"], ns, f"{path}.items")}
+                _own(schema, "type", "items"),
+                {"type": "array", "items": self.walk(schema["items"], ns, f"{path}.items")},
             )
         if kind == "map":
             return _ordered(
-                schema, {"type": "map", "values": self.walk(schema["values"], ns, f"{path}.values")}
+                _own(schema, "type", "values"),
+                {"type": "map", "values": self.walk(schema["values"], ns, f"{path}.values")},
             )
         if len(schema) == 1:  # {"type": "some.Named"}
             return self._reference(kind, ns, path)
@@ -224,7 +233,8 @@ class _Canonicalizer:
                 _ordered(field, {"name": name, "type": field_type}, "doc", "default", "order", "aliases")
             )
         first = {"type": schema["type"], **self._name_fields(fullname, ns)}
-        return _ordered({**_unnamed(schema), "fields": out_fields}, first, "doc", "aliases", "fields")
+        props = _own(schema, "type", "doc", "aliases", "fields")  # name, namespace: in `first`
+        return _ordered({**props, "fields": out_fields}, first, "doc", "aliases", "fields")
 
     def _enum(self, schema: dict[str, Any], ns: str, path: str) -> dict[str, Any]:
         fullname, _ = self._define(schema, ns, path)
@@ -236,7 +246,8 @@ class _Canonicalizer:
         if "default" in schema and schema["default"] not in symbols:
             raise InvalidSchemaError(f"{path}: enum default {schema['default']!r} is not one of its symbols")
         first = {"type": "enum", **self._name_fields(fullname, ns)}
-        return _ordered(_unnamed(schema), first, "doc", "aliases", "symbols", "default")
+        props = _own(schema, "type", "doc", "aliases", "symbols")
+        return _ordered(props, first, "doc", "aliases", "symbols", "default")
 
     def _fixed(self, schema: dict[str, Any], ns: str, path: str) -> dict[str, Any]:
         fullname, _ = self._define(schema, ns, path)
@@ -244,7 +255,7 @@ class _Canonicalizer:
         if not isinstance(size, int) or isinstance(size, bool) or size < 0:
             raise InvalidSchemaError(f"{path}: fixed '{fullname}' needs a non-negative integer 'size'")
         first = {"type": "fixed", **self._name_fields(fullname, ns)}
-        return _ordered(_unnamed(schema), first, "doc", "aliases", "size")
+        return _ordered(_own(schema, "type", "doc", "aliases", "size"), first, "doc", "aliases", "size")
 
     # -- defaults ----------------------------------------------------------------------
     def _default_ok(self, schema: Any, ns: str, value: Any) -> bool:

@@ -254,3 +254,47 @@ def test_a_missing_version_is_reported_before_an_invalid_schema(client: TestClie
     assert error(response)[:2] == (404, 40402)
     response = client.post("/compatibility/subjects/s/versions/earliest", json=body(BAD_DEFAULT))
     assert error(response)[:2] == (422, 42202)
+
+
+# -- attributes Avro drops: a primitive (or array, map) with a name, doc or aliases -----------------
+@pytest.mark.parametrize(
+    ("registered", "looked_up"),
+    [
+        # Karapace test_schema_same_subject_unnamed: {"type": "int", "name": ...} then {"type": "int"}
+        ({"type": "int", "name": "test_schema_same_subject_unnamed_1"}, {"type": "int"}),
+        ({"type": "string", "doc": "d", "aliases": ["a"], "namespace": "n"}, "string"),
+        # the array of Karapace test_union_comparing_to_other_types carries a "name"
+        ({"type": "array", "name": "listofstrings", "items": "string"}, {"type": "array", "items": "string"}),
+        ({"type": "map", "values": "long", "doc": "d"}, {"type": "map", "values": "long"}),
+        (
+            {"type": "record", "name": "R", "fields": [], "items": "int"},
+            {"type": "record", "name": "R", "fields": []},
+        ),
+    ],
+)
+def test_lookup_ignores_the_attributes_avro_drops(
+    client: TestClient, registered: Any, looked_up: Any
+) -> None:
+    # Java Avro's Schema.parse skips its reserved attributes (doc, name, namespace, aliases, fields,
+    # items, size, symbols, values) where a type has no use for them, so Confluent's canonical text,
+    # and with it the id, are those of the plain type
+    schema_id = register(client, "s", registered)
+    found = client.post("/subjects/s", json=body(looked_up))
+    assert found.status_code == 200, found.text
+    assert (found.json()["id"], found.json()["version"]) == (schema_id, 1)
+    plain = looked_up["type"] if isinstance(looked_up, dict) and len(looked_up) == 1 else looked_up
+    assert json.loads(client.get(f"/schemas/ids/{schema_id}").json()["schema"]) == plain
+    assert register(client, "s", looked_up) == schema_id
+    assert client.get("/subjects/s/versions").json() == [1]
+
+
+def test_other_properties_of_a_primitive_are_kept(client: TestClient) -> None:
+    # Regression guard. Java Avro keeps any non-reserved property of a primitive (Schema.equals
+    # compares them): Karapace test_schema_lifecycle reads "foo" back by id, and such a schema is
+    # not "string", so looking "string" up is 40403, as in Confluent
+    schema_id = register(client, "s", {"type": "string", "foo": "bar"})
+    assert json.loads(client.get(f"/schemas/ids/{schema_id}").json()["schema"]) == {
+        "type": "string",
+        "foo": "bar",
+    }
+    assert error(client.post("/subjects/s", json=body("string")))[:2] == (404, 40403)
