@@ -2,8 +2,9 @@
 
 :func:`check` says why data written with one schema cannot be read with another;
 :func:`check_level` applies a registry compatibility level (BACKWARD, FORWARD, FULL, their
-``_TRANSITIVE`` forms, NONE) to a new schema and a subject's existing versions. Both return
-human-readable messages, empty when compatible. Logical types are compared by their
+``_TRANSITIVE`` forms, NONE) to a new schema and a subject's existing versions, and
+:func:`first_incompatible` finds the newest version it breaks. They return human-readable
+messages, empty when compatible. Logical types are compared by their
 underlying type, as Avro's own checker does.
 """
 
@@ -65,6 +66,20 @@ def check_level(
                 f"{level}: version {version} cannot read the new schema: {m}" for m in check(old, new)
             ]
     return messages
+
+
+def first_incompatible(
+    new: AvroSchema | str | Any, existing: Sequence[tuple[int, AvroSchema | str | Any]], level: str
+) -> tuple[int, list[str]] | None:
+    """The newest version ``new`` breaks under ``level`` with the reasons (as Confluent, which stops
+    at the first), or None; ``existing`` is (version, schema), oldest first."""
+    for version, old in reversed(existing):
+        messages = check_level(new, [(version, old)], level)
+        if messages:
+            return version, messages
+        if not level.upper().endswith("_TRANSITIVE"):
+            break
+    return None
 
 
 def _kind(schema: Any) -> str:

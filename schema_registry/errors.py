@@ -72,10 +72,13 @@ def no_subject_config(subject: str) -> RegistryError:
     return RegistryError(40408, f"Subject '{subject}' does not have subject-level compatibility configured")
 
 
-def incompatible(messages: list[str]) -> RegistryError:
-    details = "; ".join(messages)
+def incompatible(subject: str, messages: list[str]) -> RegistryError:
+    """HTTP 409; error_code 40901 since Confluent 8.0.4 and 8.2 (409 before)."""
+    details = ", ".join(messages)  # Java's List.toString()
     return RegistryError(
-        409, f"Schema being registered is incompatible with an earlier schema; details: [{details}]"
+        40901,
+        f'Schema being registered is incompatible with an earlier schema for subject "{subject}", '
+        f"details: [{details}]",
     )
 
 
@@ -91,10 +94,10 @@ def invalid_version(version: str) -> RegistryError:
     )
 
 
-def invalid_compatibility(level: object) -> RegistryError:
+def invalid_compatibility() -> RegistryError:
     return RegistryError(
         42203,
-        f"Invalid compatibility level {level!r}. Valid values are none, backward, forward, full, "
+        "Invalid compatibility level. Valid values are none, backward, forward, full, "
         "backward_transitive, forward_transitive, and full_transitive",
     )
 

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ValidationError
 
 from schema_registry import errors
 from schema_registry.avro_schema import AvroSchema, InvalidSchemaError, parse, parse_cached
-from schema_registry.compatibility import DEFAULT_LEVEL, LEVELS, check_level
+from schema_registry.compatibility import DEFAULT_LEVEL, LEVELS, first_incompatible
 from schema_registry.errors import RegistryError
 from schema_registry.models import ConfigRequest, SchemaRequest, schema_fields, version_body
 from schema_registry.store import GLOBAL, IncompatibleError, Store, Version
@@ -106,8 +106,18 @@ def effective_level(store: Store, subject: str) -> str:
 
 
 def compatibility_messages(new: AvroSchema, versions: list[Version], level: str) -> list[str]:
-    existing = [(v.version, parse_cached(v.schema)) for v in versions]
-    return check_level(new, existing, level)
+    """Confluent's list: why the newest breaking version breaks, that version, its schema, the level."""
+    failure = first_incompatible(new, [(v.version, parse_cached(v.schema)) for v in versions], level)
+    if failure is None:
+        return []
+    number, reasons = failure
+    old = next(v.schema for v in versions if v.version == number)
+    return [
+        *reasons,
+        f"{{oldSchemaVersion: {number}}}",
+        f"{{oldSchema: '{old}'}}",
+        f"{{validateFields: 'false', compatibility: '{level}'}}",
+    ]
 
 
 # -- root, types -----------------------------------------------------------------------------
@@ -138,7 +148,7 @@ async def register(subject: str, request: Request, store: StoreDep) -> dict[str,
             subject, new.canonical, "AVRO", lambda live: compatibility_messages(new, live, level)
         )
     except IncompatibleError as error:
-        raise errors.incompatible(error.messages) from error
+        raise errors.incompatible(subject, error.messages) from error
     return {"id": version.schema_id}  # only the id: older Java clients refuse unknown properties
 
 
@@ -261,7 +271,7 @@ async def schema_versions(
 async def _level_from(request: Request) -> str:
     level = (await read_body(request, ConfigRequest)).level
     if not level or level.upper() not in LEVELS:
-        raise errors.invalid_compatibility(level)
+        raise errors.invalid_compatibility()
     return level.upper()
 
 
@@ -345,8 +355,7 @@ async def test_against_version(
     target = find_version(store, subject, number)
     if target is None and number != LATEST:  # Confluent never says 40401 here
         raise errors.version_not_found(number)
-    level = effective_level(store, subject).removesuffix("_TRANSITIVE")  # one version: the plain rule
-    return _check(body, [target] if target else [], level, verbose)
+    return _check(body, [target] if target else [], effective_level(store, subject), verbose)
 
 
 @router.post("/compatibility/subjects/{subject}/versions")

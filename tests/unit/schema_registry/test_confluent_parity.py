@@ -298,3 +298,45 @@ def test_other_properties_of_a_primitive_are_kept(client: TestClient) -> None:
         "foo": "bar",
     }
     assert error(client.post("/subjects/s", json=body("string")))[:2] == (404, 40403)
+
+
+# -- incompatible schemas ---------------------------------------------------------------------------
+def my_record(*names: str) -> dict[str, Any]:
+    return {"type": "record", "name": "myrecord", "fields": [{"type": "string", "name": n} for n in names]}
+
+
+def test_an_incompatible_registration_is_40901_with_confluents_details(client: TestClient) -> None:
+    # RestApiTest.testIncompatibleSchemaBySubject: schema3 is compatible with the latest version but
+    # not with version 1 under FORWARD_TRANSITIVE; registering it fails with
+    # Errors.INCOMPATIBLE_SCHEMA_ERROR_CODE (40901 since Confluent 8.0.4/8.2, HTTP 409) and a message
+    # naming oldSchemaVersion, oldSchema and compatibility
+    register(client, "testSubject", my_record("f1", "f2"))
+    register(client, "testSubject", my_record("f1"))
+    client.put("/config/testSubject", json={"compatibility": "FORWARD_TRANSITIVE"})
+    schema3 = body(my_record("f1", "f3"))
+    latest = client.post("/compatibility/subjects/testSubject/versions/latest", json=schema3)
+    assert latest.json() == {"is_compatible": True}
+    every = client.post("/compatibility/subjects/testSubject/versions?verbose=true", json=schema3).json()
+    assert every["is_compatible"] is False
+    assert every["messages"][-3:] == [
+        "{oldSchemaVersion: 1}",
+        "{oldSchema: '" + client.get("/subjects/testSubject/versions/1").json()["schema"] + "'}",
+        "{validateFields: 'false', compatibility: 'FORWARD_TRANSITIVE'}",
+    ]
+    status, code, message = error(client.post("/subjects/testSubject/versions", json=schema3))
+    assert (status, code) == (409, 40901)
+    prefix = (
+        'Schema being registered is incompatible with an earlier schema for subject "testSubject", details: ['
+    )
+    assert message.startswith(prefix) and message.endswith("]")
+    assert all(part in message for part in ("oldSchemaVersion:", "oldSchema:", "compatibility:"))
+
+
+def test_invalid_compatibility_level_message_is_confluents(client: TestClient) -> None:
+    # RestInvalidCompatibilityException's text does not repeat the level
+    assert error(client.put("/config", json={"compatibility": "SIDEWAYS"})) == (
+        422,
+        42203,
+        "Invalid compatibility level. Valid values are none, backward, forward, full, "
+        "backward_transitive, forward_transitive, and full_transitive",
+    )
