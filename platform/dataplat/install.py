@@ -63,20 +63,20 @@ def install_jvm(paths: Paths, *, force: bool = False, java_home: Path | None = N
 
 def installed(paths: Paths) -> bool:
     """Everything the native stack runs is installed and matches the committed locks."""
-    from dataplat.services import sqlpad
+    from dataplat.sqlpad_install import sqlpad_installed
     from dataplat.superset_install import superset_installed
 
-    return jvm_installed(paths) and sqlpad.installed(paths) and superset_installed(paths)
+    return jvm_installed(paths) and sqlpad_installed(paths) and superset_installed(paths)
 
 
 def install_all(paths: Paths, *, force: bool = False, java_home: Path | None = None) -> list[str]:
     """JVM services (Maven), SQLPad (npm) and Superset (its own venv); returns what was (re)installed."""
-    from dataplat.services import sqlpad
+    from dataplat.sqlpad_install import install_sqlpad
     from dataplat.superset_install import install_superset
 
     steps = {
         "JVM services": lambda: install_jvm(paths, force=force, java_home=java_home),
-        "SQLPad": lambda: sqlpad.install(paths, force=force),
+        "SQLPad": lambda: install_sqlpad(paths, force=force),
         "Superset": lambda: install_superset(paths, force=force),
     }
     return [name for name, step in steps.items() if step()]

@@ -14,6 +14,7 @@ from dataplat.runtime import Stack
 from dataplat.secrets import get_secret
 from dataplat.services import superset
 from dataplat.settings import Settings
+from dataplat.setup import superset as superset_setup
 from tests.browser.conftest import shot
 
 NO_DATA = "No results were returned for this query"
@@ -52,7 +53,7 @@ def expected_charts(settings: Settings) -> list[str]:
         login = {"username": superset.ADMIN_USER, "password": password, "provider": "db", "refresh": False}
         token = client.post("/api/v1/security/login", json=login).json()["access_token"]
         response = client.get(
-            f"/api/v1/dashboard/{superset.DASHBOARD_SLUG}/charts",
+            f"/api/v1/dashboard/{superset_setup.DASHBOARD_SLUG}/charts",
             headers={"Authorization": f"Bearer {token}"},
         )
         return [chart["slice_name"] for chart in response.json()["result"]]
@@ -61,7 +62,7 @@ def expected_charts(settings: Settings) -> list[str]:
 def test_dashboard_charts_show_data(sql_tools: Stack, settings: Settings, page: Page) -> None:
     produce_live_clicks(settings)
     charts = expected_charts(settings)
-    assert {chart.name for chart in superset.CHARTS} == set(charts), (
+    assert {chart.name for chart in superset_setup.CHARTS} == set(charts), (
         "a chart is missing (table not built yet?)"
     )
     password = get_secret(paths_for(settings).secrets_file, superset.PASSWORD_SECRET)
@@ -70,7 +71,7 @@ def test_dashboard_charts_show_data(sql_tools: Stack, settings: Settings, page: 
     page.locator("#password").fill(password)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(lambda url: "/login" not in url)
-    page.goto(f"{superset.base_url(settings)}/superset/dashboard/{superset.DASHBOARD_SLUG}/")
+    page.goto(f"{superset.base_url(settings)}/superset/dashboard/{superset_setup.DASHBOARD_SLUG}/")
     holders = page.locator("[data-test='dashboard-component-chart-holder']")
     expect(holders).to_have_count(len(charts))
     for index, name in enumerate(charts):

@@ -1,11 +1,11 @@
-"""SQLPad 3.1.0: the browser SQL editor over Trino, plus its one-time setup.
+"""SQLPad 3.1.0: the browser SQL editor over Trino, and its one-time setup step.
 
-``node dist/sqlpad/node_modules/sqlpad/server.js`` (npm-installed by :func:`install`), configured
-only through ``SQLPAD_*`` variables; cookie secret and passphrase are generated secrets, state (NeDB
-files) lives in ``data/sqlpad``. Ready when ``/api/app`` answers as 3.1.0 with admin registration
-closed. The oneshot ``sqlpad-setup`` (``python -m dataplat.services.sqlpad``) gives the admin its
-generated password, creates the Trino connections and saves the starter queries; it is idempotent
-(matches by name) and leaves a stamp so it runs once.
+``node dist/sqlpad/node_modules/sqlpad/server.js`` (installed by :mod:`dataplat.sqlpad_install`),
+configured only through ``SQLPAD_*`` variables; cookie secret and passphrase are generated secrets,
+state (NeDB files) lives in ``data/sqlpad``. Ready when ``/api/app`` answers as 3.1.0 with admin
+registration closed. The oneshot ``sqlpad-setup`` (:mod:`dataplat.setup.sqlpad`) gives the admin
+its generated password, creates the Trino connections and saves the starter queries; it leaves a
+stamp so it runs once.
 
 SQLPad 3.1.0 stores ``SQLPAD_ADMIN_PASSWORD`` as ``{}`` (it saves an un-awaited promise), which makes
 sign-in fail and wipes the hash at every start, so it is never set: ``SQLPAD_ADMIN`` only whitelists
@@ -14,98 +14,34 @@ the admin, and setup completes that admin's sign-up with the generated password.
 
 from __future__ import annotations
 
-import hashlib
-import os
 import shutil
-import subprocess
-import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
-import httpx
-
-from dataplat.errors import DataplatError
-from dataplat.paths import Paths, paths_for
+from dataplat.paths import Paths
 from dataplat.probes import http_probe
 from dataplat.secrets import get_secret
-from dataplat.settings import REPO_ROOT, Settings, get_settings
+from dataplat.settings import Settings
 from dataplat.spec import Condition, Context, Kind, Probe, ServiceSpec
+from dataplat.sqlpad_install import server_js
 
 VERSION = "3.1.0"
 ADMIN_EMAIL = "admin@dataplat.local"
-PACKAGE_DIR = REPO_ROOT / "platform" / "sqlpad"  # package.json + package-lock.json (pinned)
-PACKAGE_FILES = ("package.json", "package-lock.json")
 SECRETS = ("SQLPAD_COOKIE_SECRET", "SQLPAD_PASSPHRASE")
 PASSWORD_SECRET = "SQLPAD_ADMIN_PASSWORD"  # noqa: S105 - the name of a generated secret
-STAMP = ".installed-from"
 SETUP_STAMP = "setup.done"
 MAX_ROWS = 50_000
-
-
-@dataclass(frozen=True)
-class SavedQuery:
-    name: str
-    connection: str
-    sql: str
-    tags: tuple[str, ...] = ()
-
-
-def dist_dir(paths: Paths) -> Path:
-    return paths.dist / "sqlpad"
-
-
-def server_js(paths: Paths) -> Path:
-    return dist_dir(paths) / "node_modules" / "sqlpad" / "server.js"
 
 
 def base_url(s: Settings) -> str:
     return f"http://{s.bind_host}:{s.ports.sqlpad}"
 
 
-# -- install -------------------------------------------------------------------------------------
-def _lock_fingerprint() -> str:
-    digest = hashlib.sha256()
-    for name in PACKAGE_FILES:
-        digest.update((PACKAGE_DIR / name).read_bytes())
-    return digest.hexdigest()
+def setup_stamp(paths: Paths) -> Path:
+    """Written by ``sqlpad-setup`` once it has configured everything (then it is not run again)."""
+    return paths.data / "sqlpad" / SETUP_STAMP
 
 
-def installed(paths: Paths) -> bool:
-    stamp = dist_dir(paths) / STAMP
-    return server_js(paths).exists() and stamp.exists() and stamp.read_text() == _lock_fingerprint()
-
-
-def install_argv(paths: Paths, npm: str = "npm") -> list[str]:
-    """``npm ci`` of the committed lock into ``dist/sqlpad`` (no audit, no dev dependencies)."""
-    return [
-        npm, "ci",
-        "--prefix", str(dist_dir(paths)),
-        "--omit=dev", "--no-audit", "--no-fund",
-        "--cache", str(paths.cache / "npm"),
-    ]  # fmt: skip
-
-
-def install(paths: Paths, *, force: bool = False) -> bool:
-    """Install SQLPad from the pinned lock (a no-op when the lock did not change)."""
-    if installed(paths) and not force:
-        return False
-    npm = shutil.which("npm")
-    if npm is None:
-        raise DataplatError("npm not found: install Node.js 20 (Debian: apt-get install nodejs npm)")
-    target = dist_dir(paths)
-    target.mkdir(parents=True, exist_ok=True)
-    for name in PACKAGE_FILES:
-        shutil.copyfile(PACKAGE_DIR / name, target / name)
-    result = subprocess.run(install_argv(paths, npm), check=False)
-    if result.returncode != 0:
-        raise DataplatError(f"npm could not install SQLPad; rerun `{' '.join(install_argv(paths))}`")
-    (target / STAMP).write_text(_lock_fingerprint())
-    return True
-
-
-# -- run -----------------------------------------------------------------------------------------
 def sqlpad_env(s: Settings, paths: Paths, secrets: dict[str, str]) -> dict[str, str]:
     """SQLPad's whole configuration (pure)."""
     return {
@@ -131,81 +67,6 @@ def app_probe(url: str) -> Probe:
     return http_probe(f"{url}/api/app", check=check)
 
 
-def connections(s: Settings) -> list[dict[str, str]]:
-    """SQLPad connections (its ``presto`` driver, which Trino accepts with the Presto headers)."""
-    trino = urlsplit(s.trino_url)
-    common = {"driver": "presto", "host": trino.hostname or s.host, "port": str(trino.port or 8080)}
-    return [
-        {"name": "Trino lake (hive)", "username": "sqlpad", "prestoCatalog": "hive", **common},
-        {"name": "Trino live clicks (kafka)", "username": "sqlpad", "prestoCatalog": "kafka",
-         "prestoSchema": "default", **common},
-    ]  # fmt: skip
-
-
-def saved_queries(s: Settings) -> list[SavedQuery]:
-    lake, live = (c["name"] for c in connections(s))
-    topic = s.lake.click_topic
-    return [
-        SavedQuery("insights", lake, "SELECT *\nFROM hive.trusted.insights\nLIMIT 100", ("batch",)),
-        SavedQuery(
-            "grouped_insights", lake, "SELECT *\nFROM hive.trusted.grouped_insights\nLIMIT 100", ("batch",)
-        ),
-        SavedQuery(
-            "clickstream counts",
-            lake,
-            "SELECT *\nFROM hive.clickstream.clickstream_counts\nLIMIT 100",
-            ("streaming",),
-        ),
-        SavedQuery(
-            "live clicks (kafka)",
-            live,
-            f'SELECT page, count(*) AS events, max(_timestamp) AS last_event\nFROM kafka.default."{topic}"\n'
-            "GROUP BY page\nORDER BY events DESC",
-            ("streaming",),
-        ),
-    ]
-
-
-def sign_in(client: httpx.Client, password: str) -> None:
-    """Sign in as the admin, completing its sign-up (setting the password) the first time."""
-    credentials = {"email": ADMIN_EMAIL, "password": password}
-    if client.post("/api/signin", json=credentials).status_code == httpx.codes.OK:
-        return
-    response = client.post("/api/signup", json={**credentials, "passwordConfirmation": password})
-    if response.status_code != httpx.codes.OK:
-        raise DataplatError(f"SQLPad refused the admin's sign-in and sign-up: {response.text[:200]}")
-
-
-def setup(url: str, password: str, s: Settings) -> dict[str, str]:
-    """Create or update the connections and saved queries by name; returns name -> id."""
-    ids: dict[str, str] = {}
-    with httpx.Client(base_url=url, timeout=30.0) as client:
-        sign_in(client, password)
-        existing = {
-            c["name"]: c for c in client.get("/api/connections").raise_for_status().json()["connections"]
-        }
-        for connection in connections(s):
-            if old := existing.get(connection["name"]):
-                response = client.put(f"/api/connections/{old['_id']}", json=connection)
-            else:
-                response = client.post("/api/connections", json=connection)
-            ids[connection["name"]] = response.raise_for_status().json()["connection"]["_id"]
-        queries = {q["name"]: q for q in client.get("/api/queries").raise_for_status().json()["queries"]}
-        for query in saved_queries(s):
-            body = {
-                "name": query.name,
-                "connectionId": ids[query.connection],
-                "queryText": query.sql,
-                "tags": list(query.tags),
-            }
-            if old := queries.get(query.name):
-                response = client.put(f"/api/queries/{old['_id']}", json=body)
-            else:
-                response = client.post("/api/queries", json=body)
-            ids[query.name] = response.raise_for_status().json()["query"]["_id"]
-    return ids
-
-
 def specs(ctx: Context) -> list[ServiceSpec]:
     s, paths = ctx.settings, ctx.paths
     secrets = {name: get_secret(paths.secrets_file, name) for name in (*SECRETS, PASSWORD_SECRET)}
@@ -228,29 +89,11 @@ def specs(ctx: Context) -> list[ServiceSpec]:
         ),
         ServiceSpec(
             name="sqlpad-setup",
-            argv=(str(ctx.python_bin), "-m", "dataplat.services.sqlpad"),
+            argv=(str(ctx.python_bin), "-m", "dataplat.setup.sqlpad"),
             kind=Kind.ONESHOT,
             env={"PYTHONUNBUFFERED": "1"},
             depends_on=setup_deps,
-            creates=data / SETUP_STAMP,
+            creates=setup_stamp(paths),
             hint=f"see {ctx.log_file('sqlpad-setup')}; sign in as {ADMIN_EMAIL} (password {PASSWORD_SECRET})",
         ),
     ]
-
-
-def main() -> int:
-    """The ``sqlpad-setup`` oneshot: configure SQLPad through its API, then leave the stamp."""
-    s = get_settings()
-    paths = paths_for(s)
-    ids = setup(base_url(s), get_secret(paths.secrets_file, PASSWORD_SECRET), s)
-    for name, ident in ids.items():
-        print(f"sqlpad: {name} -> {ident}")
-    stamp = paths.data / "sqlpad" / SETUP_STAMP
-    stamp.parent.mkdir(parents=True, exist_ok=True)
-    stamp.write_text("\n".join(ids) + "\n")
-    return 0
-
-
-if __name__ == "__main__":
-    os.umask(0o077)
-    sys.exit(main())
