@@ -16,13 +16,14 @@ class SchemaReference(BaseModel):
 
 
 class SchemaRequest(BaseModel):
-    """Body of register, lookup and compatibility calls (unknown properties are ignored)."""
+    """Body of register, lookup and compatibility calls, read as Confluent's Jackson reads it:
+    unknown properties ignored, numbers taken as text, a missing or null value as absent."""
 
-    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+    model_config = ConfigDict(extra="ignore", populate_by_name=True, coerce_numbers_to_str=True)
 
-    schema_: str = Field(alias="schema")
-    schema_type: str = Field(default="AVRO", alias="schemaType")
-    references: list[SchemaReference] = Field(default_factory=list)
+    schema_: str | None = Field(default=None, alias="schema")
+    schema_type: str | None = Field(default=None, alias="schemaType")
+    references: list[SchemaReference] | None = None
     metadata: dict[str, Any] | None = None
     rule_set: dict[str, Any] | None = Field(default=None, alias="ruleSet")
 
@@ -30,7 +31,7 @@ class SchemaRequest(BaseModel):
 class ConfigRequest(BaseModel):
     """Body of ``PUT /config``: the Python client sends ``compatibility``, others ``compatibilityLevel``."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", coerce_numbers_to_str=True)
 
     compatibility: str | None = None
     compatibilityLevel: str | None = None
@@ -38,6 +39,11 @@ class ConfigRequest(BaseModel):
     @property
     def level(self) -> str | None:
         return self.compatibility or self.compatibilityLevel
+
+
+def is_empty(body: SchemaRequest) -> bool:
+    """No schema text: Confluent's "Empty schema" (or, on register, the latest version's schema)."""
+    return not (body.schema_ or "").strip()
 
 
 def schema_fields(schema: str, schema_type: str) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from schema_registry import errors
 from schema_registry.avro_schema import AvroSchema, InvalidSchemaError, parse, parse_cached
 from schema_registry.compatibility import DEFAULT_LEVEL, LEVELS, first_incompatible
 from schema_registry.errors import RegistryError
-from schema_registry.models import ConfigRequest, SchemaRequest, schema_fields, version_body
+from schema_registry.models import ConfigRequest, SchemaRequest, is_empty, schema_fields, version_body
 from schema_registry.store import GLOBAL, IncompatibleError, Store, Version
 
 router = APIRouter()
@@ -34,22 +34,34 @@ StoreDep = Annotated[Store, Depends(get_store)]
 
 
 async def read_body(request: Request, model: type[Model]) -> Model:
-    """Decode the JSON body whatever its content type (clients send several)."""
+    """Decode the JSON body whatever its content type (clients send several).
+
+    As Confluent (rest-utils' Jackson mappers): malformed JSON, or JSON that does not map onto
+    the request (a number, an array, an object where text belongs) is 400 with error_code 400;
+    no body at all is 422.
+    """
     raw = await request.body()
     try:
-        return model.model_validate(json.loads(raw or b"null"))
+        data = json.loads(raw) if raw.strip() else None
     except json.JSONDecodeError as error:
         raise RegistryError(400, f"Invalid JSON body: {error}") from error
+    if data is None:
+        raise RegistryError(422, "Unprocessable entity: the request body may not be null")
+    try:
+        return model.model_validate(data)
     except ValidationError as error:
         details = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in error.errors())
-        raise RegistryError(422, f"Unprocessable entity: {details}") from error
+        raise RegistryError(400, f"Cannot map the request body: {details}") from error
 
 
 def parse_request(body: SchemaRequest) -> AvroSchema:
     """The request's schema, or 42201 with Confluent's message shape."""
-    if body.schema_type.upper() != "AVRO":
+    if is_empty(body):
+        raise errors.invalid_schema("Empty schema")
+    schema_type = body.schema_type or "AVRO"
+    if schema_type.upper() != "AVRO":
         raise errors.invalid_schema(
-            f"Invalid schema type {body.schema_type}: this registry (a stand-in for a Confluent or "
+            f"Invalid schema type {schema_type}: this registry (a stand-in for a Confluent or "
             "Apicurio registry) stores AVRO schemas only"
         )
     if body.references:
@@ -57,7 +69,7 @@ def parse_request(body: SchemaRequest) -> AvroSchema:
             "Schema references are not supported by this registry; inline the named types"
         )
     try:
-        return parse(body.schema_)
+        return parse(body.schema_ or "")
     except InvalidSchemaError as error:
         raise errors.invalid_schema(f"Invalid schema of type AVRO, details: {error}") from error
 
@@ -141,6 +153,9 @@ async def list_subjects(store: StoreDep, deleted: bool = False, subjectPrefix: s
 async def register(subject: str, request: Request, store: StoreDep) -> dict[str, Any]:
     body = await read_body(request, SchemaRequest)
     check_subject(subject)  # before the schema, as Confluent
+    latest = store.latest(subject) if is_empty(body) else None
+    if latest is not None:  # Confluent registers the latest schema again: same id, no new version
+        return {"id": latest.schema_id}
     new = parse_request(body)
     level = effective_level(store, subject)
     try:
@@ -154,8 +169,9 @@ async def register(subject: str, request: Request, store: StoreDep) -> dict[str,
 
 @router.post("/subjects/{subject}")
 async def lookup(subject: str, request: Request, store: StoreDep, deleted: bool = False) -> dict[str, Any]:
-    new = parse_request(await read_body(request, SchemaRequest))
-    found = store.find(subject, new.canonical, "AVRO", deleted=deleted)
+    body = await read_body(request, SchemaRequest)
+    new = None if is_empty(body) else parse_request(body)  # nothing matches an empty schema
+    found = None if new is None else store.find(subject, new.canonical, "AVRO", deleted=deleted)
     if found is None:
         if not store.subject_exists(subject, deleted=deleted):
             raise errors.subject_not_found(subject)

@@ -129,9 +129,9 @@ def test_invalid_schemas_get_42201(client: TestClient, request_body: dict[str, A
     assert fragment in response.json()["message"]
 
 
-def test_missing_schema_property_is_422(client: TestClient) -> None:
+def test_missing_schema_property_is_an_empty_schema(client: TestClient) -> None:
     response = client.post("/subjects/s/versions", json={"schemaType": "AVRO"})
-    assert response.status_code == 422 and error_code(response) == 422
+    assert response.status_code == 422 and error_code(response) == 42201  # Confluent: "Empty schema"
 
 
 def test_incompatible_registration_is_409_with_reasons(client: TestClient) -> None:

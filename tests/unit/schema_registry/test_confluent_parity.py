@@ -340,3 +340,43 @@ def test_invalid_compatibility_level_message_is_confluents(client: TestClient) -
         "Invalid compatibility level. Valid values are none, backward, forward, full, "
         "backward_transitive, forward_transitive, and full_transitive",
     )
+
+
+# -- request bodies ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("request_body", [{"schema": ""}, {"schema": "  "}, {}, {"schema": None}])
+def test_an_empty_schema_is_42201_empty_schema(client: TestClient, request_body: dict[str, Any]) -> None:
+    # Karapace test_schema_missing_schema_body_ok ({"schema": ""}); Confluent reads a missing or null
+    # "schema" as empty too (AbstractSchemaRegistry: InvalidSchemaException("Empty schema"))
+    assert error(client.post("/subjects/s/versions", json=request_body)) == (422, 42201, "Empty schema")
+    url = "/compatibility/subjects/s/versions/latest"
+    assert error(client.post(url, json=request_body)) == (422, 42201, "Empty schema")
+    verbose = client.post(f"{url}?verbose=true", json=request_body).json()
+    assert verbose == {"is_compatible": False, "messages": ["Empty schema"]}
+    # lookUpSchemaUnderSubject matches nothing with an empty schema
+    assert error(client.post("/subjects/s", json=request_body))[:2] == (404, 40401)
+
+
+def test_an_empty_schema_registers_the_latest_again(client: TestClient) -> None:
+    # AbstractSchemaRegistry.maybePopulateFromPrevious: with a live version, an empty schema is
+    # that version's schema (how Confluent clients change only metadata), so the id comes back
+    schema_id = register(client, "s", RECORD)
+    assert client.post("/subjects/s/versions", json={}).json() == {"id": schema_id}
+    assert client.get("/subjects/s/versions").json() == [1]
+
+
+@pytest.mark.parametrize("payload", ["-1", '"invalid"', "[]", '{"schema": {"type": "string"}}'])
+@pytest.mark.parametrize(
+    "path", ["/subjects/s/versions", "/subjects/s", "/compatibility/subjects/s/versions"]
+)
+def test_a_body_jackson_cannot_map_is_400(client: TestClient, path: str, payload: str) -> None:
+    # rest-utils' JsonParseExceptionMapper / JsonMappingExceptionMapper: HTTP 400, error_code 400
+    # (Karapace test_compatibility_endpoint posts -1 and answers 422; Confluent's Jackson cannot
+    # build a RegisterSchemaRequest from a number, string, array or a "schema" object)
+    response = client.post(path, content=payload, headers={"Content-Type": "application/json"})
+    assert error(response)[:2] == (400, 400)
+
+
+def test_a_number_as_schema_is_read_as_its_text(client: TestClient) -> None:
+    # Jackson coerces a JSON number to the String property: "5" is then not a schema (42201)
+    response = client.post("/subjects/s/versions", json={"schema": 5})
+    assert error(response)[:2] == (422, 42201)
