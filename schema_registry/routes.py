@@ -7,7 +7,7 @@ import re
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, Request
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, BeforeValidator, ValidationError
 
 from schema_registry import errors
 from schema_registry.avro_schema import AvroSchema, InvalidSchemaError, parse, parse_cached
@@ -31,6 +31,14 @@ def get_store(request: Request) -> Store:
 
 
 StoreDep = Annotated[Store, Depends(get_store)]
+
+
+def java_bool(value: object) -> bool:
+    """A boolean query parameter as JAX-RS reads it (``Boolean.valueOf``): "true" in any case, else false."""
+    return value is True or str(value).lower() == "true"
+
+
+Flag = Annotated[bool, BeforeValidator(java_bool)]
 
 
 async def read_body(request: Request, model: type[Model]) -> Model:
@@ -145,7 +153,7 @@ async def schema_types() -> list[str]:
 
 # -- subjects ----------------------------------------------------------------------------------
 @router.get("/subjects")
-async def list_subjects(store: StoreDep, deleted: bool = False, subjectPrefix: str = "") -> list[str]:
+async def list_subjects(store: StoreDep, deleted: Flag = False, subjectPrefix: str = "") -> list[str]:
     return store.subjects(deleted=deleted, prefix=subjectPrefix)
 
 
@@ -168,7 +176,7 @@ async def register(subject: str, request: Request, store: StoreDep) -> dict[str,
 
 
 @router.post("/subjects/{subject}")
-async def lookup(subject: str, request: Request, store: StoreDep, deleted: bool = False) -> dict[str, Any]:
+async def lookup(subject: str, request: Request, store: StoreDep, deleted: Flag = False) -> dict[str, Any]:
     body = await read_body(request, SchemaRequest)
     new = None if is_empty(body) else parse_request(body)  # nothing matches an empty schema
     found = None if new is None else store.find(subject, new.canonical, "AVRO", deleted=deleted)
@@ -180,7 +188,7 @@ async def lookup(subject: str, request: Request, store: StoreDep, deleted: bool 
 
 
 @router.get("/subjects/{subject}/versions")
-async def list_versions(subject: str, store: StoreDep, deleted: bool = False) -> list[int]:
+async def list_versions(subject: str, store: StoreDep, deleted: Flag = False) -> list[int]:
     versions = store.versions(subject, deleted=deleted)
     if not versions:
         raise errors.subject_not_found(subject)
@@ -188,12 +196,12 @@ async def list_versions(subject: str, store: StoreDep, deleted: bool = False) ->
 
 
 @router.get("/subjects/{subject}/versions/{version}")
-async def get_version(subject: str, version: str, store: StoreDep, deleted: bool = False) -> dict[str, Any]:
+async def get_version(subject: str, version: str, store: StoreDep, deleted: Flag = False) -> dict[str, Any]:
     return version_body(resolve_version(store, subject, version, deleted=deleted))
 
 
 @router.get("/subjects/{subject}/versions/{version}/schema")
-async def get_version_schema(subject: str, version: str, store: StoreDep, deleted: bool = False) -> Any:
+async def get_version_schema(subject: str, version: str, store: StoreDep, deleted: Flag = False) -> Any:
     return json.loads(resolve_version(store, subject, version, deleted=deleted).schema)
 
 
@@ -204,7 +212,7 @@ async def referenced_by(subject: str, version: str, store: StoreDep) -> list[int
 
 
 @router.delete("/subjects/{subject}")
-async def delete_subject(subject: str, store: StoreDep, permanent: bool = False) -> list[int]:
+async def delete_subject(subject: str, store: StoreDep, permanent: Flag = False) -> list[int]:
     everything = store.versions(subject, deleted=True)
     if not everything:
         raise errors.subject_not_found(subject)
@@ -222,7 +230,7 @@ async def delete_subject(subject: str, store: StoreDep, permanent: bool = False)
 
 
 @router.delete("/subjects/{subject}/versions/{version}")
-async def delete_version(subject: str, version: str, store: StoreDep, permanent: bool = False) -> int:
+async def delete_version(subject: str, version: str, store: StoreDep, permanent: Flag = False) -> int:
     number = parse_version(version)
     found = find_version(store, subject, number, deleted=True)
     if found is None:
@@ -270,14 +278,14 @@ async def get_raw_schema(schema_id: SchemaId, store: StoreDep) -> Any:
 
 
 @router.get("/schemas/ids/{schema_id}/subjects")
-async def schema_subjects(schema_id: SchemaId, store: StoreDep, deleted: bool = False) -> list[str]:
+async def schema_subjects(schema_id: SchemaId, store: StoreDep, deleted: Flag = False) -> list[str]:
     _schema_or_404(store, schema_id, with_id=False)
     return sorted({subject for subject, _ in store.usages(schema_id, deleted=deleted)})
 
 
 @router.get("/schemas/ids/{schema_id}/versions")
 async def schema_versions(
-    schema_id: SchemaId, store: StoreDep, deleted: bool = False
+    schema_id: SchemaId, store: StoreDep, deleted: Flag = False
 ) -> list[dict[str, Any]]:
     _schema_or_404(store, schema_id, with_id=False)
     return [{"subject": s, "version": v} for s, v in store.usages(schema_id, deleted=deleted)]
@@ -311,7 +319,7 @@ async def delete_global_config(store: StoreDep) -> dict[str, str]:
 
 
 @router.get("/config/{subject}")
-async def get_subject_config(subject: str, store: StoreDep, defaultToGlobal: bool = False) -> dict[str, str]:
+async def get_subject_config(subject: str, store: StoreDep, defaultToGlobal: Flag = False) -> dict[str, str]:
     level = store.config(subject)
     if level is None:
         if not defaultToGlobal:
@@ -364,7 +372,7 @@ def _check(body: SchemaRequest, versions: list[Version], level: str, verbose: bo
 
 @router.post("/compatibility/subjects/{subject}/versions/{version}")
 async def test_against_version(
-    subject: str, version: str, request: Request, store: StoreDep, verbose: bool = False
+    subject: str, version: str, request: Request, store: StoreDep, verbose: Flag = False
 ) -> dict[str, Any]:
     body = await read_body(request, SchemaRequest)
     number = parse_version(version)
@@ -376,7 +384,7 @@ async def test_against_version(
 
 @router.post("/compatibility/subjects/{subject}/versions")
 async def test_against_all(
-    subject: str, request: Request, store: StoreDep, verbose: bool = False
+    subject: str, request: Request, store: StoreDep, verbose: Flag = False
 ) -> dict[str, Any]:
     body = await read_body(request, SchemaRequest)
     return _check(body, store.versions(subject), effective_level(store, subject), verbose)

@@ -380,3 +380,15 @@ def test_a_number_as_schema_is_read_as_its_text(client: TestClient) -> None:
     # Jackson coerces a JSON number to the String property: "5" is then not a schema (42201)
     response = client.post("/subjects/s/versions", json={"schema": 5})
     assert error(response)[:2] == (422, 42201)
+
+
+# -- boolean query parameters -----------------------------------------------------------------------
+def test_boolean_query_parameters_read_as_java_booleans(client: TestClient) -> None:
+    # JAX-RS converts a boolean @QueryParam with Boolean.valueOf: "true" in any case is true and
+    # anything else is false, never an error. permanent=1 is therefore a soft delete in Confluent.
+    register(client, "s", RECORD)
+    assert client.delete("/subjects/s?permanent=1").json() == [1]
+    assert client.get("/subjects/s/versions?deleted=yes").status_code == 404
+    assert client.get("/subjects/s/versions?deleted=TRUE").json() == [1]
+    response = client.post("/compatibility/subjects/s/versions?verbose=abc", json=body(RECORD))
+    assert response.json() == {"is_compatible": True}
