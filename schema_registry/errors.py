@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from http import HTTPStatus
 
 from fastapi import FastAPI, Request
@@ -128,8 +129,11 @@ def install_handlers(app: FastAPI) -> None:
         return _body(error.status_code, f"HTTP {error.status_code} {phrase}", error.status_code)
 
     @app.exception_handler(Exception)
-    async def unexpected(_: Request, error: Exception) -> RegistryResponse:  # logged by uvicorn too
-        return _body(50001, f"Error in the backend data store: {type(error).__name__}: {error}", 500)
+    async def unexpected(_: Request, error: Exception) -> RegistryResponse:
+        """Confluent's answers (details stay in the log: Starlette re-raises, uvicorn logs it)."""
+        if isinstance(error, sqlite3.Error):
+            return _body(50001, "Error in the backend data store", 500)
+        return _body(500, "Internal Server Error", 500)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_: Request, error: RequestValidationError) -> RegistryResponse:

@@ -10,11 +10,16 @@ Karapace and Confluent differ, Confluent wins: this registry stands in for Confl
 from __future__ import annotations
 
 import json
+import sqlite3
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import pytest
 from fastapi.testclient import TestClient
+
+from schema_registry.app import create_app
+from schema_registry.store import Store
 
 RECORD = {"type": "record", "name": "R", "fields": [{"name": "age", "type": "int"}]}
 RECORD_V2 = {**RECORD, "fields": [*RECORD["fields"], {"name": "n", "type": "string", "default": ""}]}
@@ -392,3 +397,24 @@ def test_boolean_query_parameters_read_as_java_booleans(client: TestClient) -> N
     assert client.get("/subjects/s/versions?deleted=TRUE").json() == [1]
     response = client.post("/compatibility/subjects/s/versions?verbose=abc", json=body(RECORD))
     assert response.json() == {"is_compatible": True}
+
+
+# -- server errors ----------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("failure", "expected"),
+    [
+        # rest-utils' GenericExceptionMapper: no detail leaves the server
+        (RuntimeError("bug"), (500, 500, "Internal Server Error")),
+        # a store failure is Confluent's 50001 (RestSchemaRegistryStoreException)
+        (sqlite3.OperationalError("disk I/O error"), (500, 50001, "Error in the backend data store")),
+    ],
+)
+def test_server_errors(
+    db_path: Path, monkeypatch: pytest.MonkeyPatch, failure: Exception, expected: tuple[int, int, str]
+) -> None:
+    def fail(*_: object, **__: object) -> None:
+        raise failure
+
+    monkeypatch.setattr(Store, "subjects", fail)
+    with TestClient(create_app(db_path), raise_server_exceptions=False) as client:
+        assert error(client.get("/subjects")) == expected
