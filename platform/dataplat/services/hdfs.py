@@ -61,7 +61,7 @@ def _java(ctx: Context, heap_mib: int, main: str, *args: str) -> tuple[str, ...]
 
 
 def _jmx_bean(body: Any) -> dict[str, Any]:
-    beans = body["beans"]
+    beans: list[dict[str, Any]] = body["beans"]
     if not beans:
         raise ValueError("bean not registered yet")
     return beans[0]
