@@ -52,9 +52,11 @@ def schema_fields(schema: str, schema_type: str) -> dict[str, Any]:
 
 
 def version_body(version: Version) -> dict[str, Any]:
+    """A subject version; ``"deleted": true`` marks a soft-deleted one (read with ``?deleted=true``)."""
     return {
         "subject": version.subject,
         "version": version.version,
         "id": version.schema_id,
         **schema_fields(version.schema, version.schema_type),
+        **({"deleted": True} if version.deleted else {}),
     }

@@ -418,3 +418,12 @@ def test_server_errors(
     monkeypatch.setattr(Store, "subjects", fail)
     with TestClient(create_app(db_path), raise_server_exceptions=False) as client:
         assert error(client.get("/subjects")) == expected
+
+
+def test_a_soft_deleted_version_read_with_deleted_true_says_so(client: TestClient) -> None:
+    # RestApiTest.testDeleteSchemaVersionBasic: getVersion(subject, 2, true).getDeleted() is true
+    register(client, "test", RECORD)
+    register(client, "test", RECORD_V2)
+    client.delete("/subjects/test/versions/2")
+    assert client.get("/subjects/test/versions/2?deleted=true").json()["deleted"] is True
+    assert client.post("/subjects/test?deleted=true", json=body(RECORD_V2)).json()["deleted"] is True
