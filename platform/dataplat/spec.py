@@ -42,7 +42,7 @@ Probe = Callable[[], Readiness]
 
 @dataclass(frozen=True)
 class ConfigFile:
-    """A template under ``dataplat/templates`` rendered to ``target`` before the service starts."""
+    """A template of :mod:`dataplat.render` rendered to ``target`` before the service starts."""
 
     template: str
     target: Path
