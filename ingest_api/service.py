@@ -11,6 +11,7 @@ or a re-check of a cluster known to be down runs in a worker thread of its own.
 from __future__ import annotations
 
 import asyncio
+import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -20,13 +21,14 @@ from confluent_kafka.serialization import MessageField, SerializationContext, Se
 
 from ingest_api import metrics
 from ingest_api.config import IngestSettings
-from ingest_api.errors import IngestError, KafkaUnavailable, RecordsRejected, Unavailable
+from ingest_api.errors import IngestError, InvalidTopic, KafkaUnavailable, RecordsRejected, Unavailable
 from ingest_api.producer import Delivery, EventProducer
 from ingest_api.registry import SchemaSource, TopicSchema
 from ingest_api.validation import FieldError
 
 Status = Literal["accepted", "rejected", "failed"]
 INLINE_MAX_RECORDS = 16  # larger requests are validated and encoded off the event loop
+TOPIC_NAME = re.compile(r"[A-Za-z0-9._-]{1,249}")  # what Kafka accepts as a topic name
 
 
 @dataclass
@@ -79,6 +81,8 @@ class IngestService:
 
     async def ingest(self, topic: str, records: list[Any]) -> Outcome:
         """Write the valid records; raises 503-type errors only when nothing unconfirmed was kept."""
+        if TOPIC_NAME.fullmatch(topic) is None:
+            raise InvalidTopic(f"not a valid topic name: {topic!r:.80}")
         loop = asyncio.get_running_loop()
         try:
             schema = self.schemas.cached(topic)

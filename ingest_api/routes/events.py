@@ -1,20 +1,22 @@
 """POST events to a topic: one, or a batch with a result per record.
 
-Thin handlers: the API key, the topic and the parsed body come from the dependencies in
-:mod:`ingest_api.dependencies`; the answers are orjson-encoded (the single-event path is hot).
+Thin handlers: the router's dependency checks the API key; the settings and the service are
+dependencies (:mod:`ingest_api.dependencies`); the handlers read the raw body (no body model) and
+answer with orjson (the single-event path is hot).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends, Request, Response
 
 from ingest_api.dependencies import (
-    BatchDep,
-    EventDep,
     ServiceDep,
-    TopicDep,
+    SettingsDep,
+    TopicPath,
+    event_batch,
+    json_body,
     json_response,
     require_api_key,
 )
@@ -55,9 +57,11 @@ def _body_doc(schema: dict[str, Any], example: Any) -> dict[str, Any]:
         422: {"description": "does not match the schema, or not a valid topic name"},
     },
 )
-async def post_event(topic: TopicDep, event: EventDep, service: ServiceDep) -> Response:
-    outcome = await service.ingest(topic, [event])
-    raise_for_outcome(outcome, service.settings.retry_after_s)
+async def post_event(
+    topic: TopicPath, request: Request, settings: SettingsDep, service: ServiceDep
+) -> Response:
+    outcome = await service.ingest(topic, [await json_body(request, settings)])
+    raise_for_outcome(outcome, settings.retry_after_s)
     result = outcome.results[0]
     return json_response(
         {
@@ -82,7 +86,9 @@ async def post_event(topic: TopicDep, event: EventDep, service: ServiceDep) -> R
         503: {"description": "records not confirmed by Kafka (see results) or a dependency down"},
     },
 )
-async def post_batch(topic: TopicDep, events: BatchDep, service: ServiceDep) -> Response:
-    outcome = await service.ingest(topic, events)
-    raise_for_outcome(outcome, service.settings.retry_after_s)
+async def post_batch(
+    topic: TopicPath, request: Request, settings: SettingsDep, service: ServiceDep
+) -> Response:
+    outcome = await service.ingest(topic, await event_batch(request, settings))
+    raise_for_outcome(outcome, settings.retry_after_s)
     return json_response(outcome.as_dict(), 207 if outcome.count("rejected") else 200)
