@@ -42,6 +42,7 @@ class Ports(BaseModel):
     source_api: int = 8001
     sqlpad: int = 3000
     superset: int = 8088
+    postgres: int = 5432
     supervisor: int = 9001
 
 
@@ -69,7 +70,30 @@ class External(BaseModel):
     kafka_bootstrap: str | None = None  # e.g. broker1:9092,broker2:9092
     registry_url: str | None = None  # Confluent-compatible API root
     trino_url: str | None = None  # e.g. http://trino.example:8080
+    # an existing PostgreSQL instead of the native one (then ``postgres`` is not started); with the
+    # admin's credentials ``postgres-setup`` creates the platform's roles and databases there, without
+    # them those must exist with the passwords in the secrets file (``POSTGRES_<DB>_PASSWORD``)
+    postgres_host: str | None = None
+    postgres_port: int = 5432
+    postgres_admin_user: str | None = None
+    postgres_admin_password: str | None = None
     spark_master: str = "local[*]"
+
+
+class Postgres(BaseModel):
+    """The native PostgreSQL's budget: Airflow's, the metastore's and Superset's metadata, and CDC."""
+
+    shared_buffers_mb: int = Field(default=128, ge=16)
+    work_mem_mb: int = Field(default=4, ge=1)
+    # Airflow: 4 processes x (pool 5 + overflow 5), the metastore's two DBCP pools, Superset's pool,
+    # setup, backup and psql: ~75 at most; the rest is headroom
+    max_connections: int = Field(default=100, ge=20)
+    # logical decoding for change data capture (Debezium's pgoutput slots)
+    max_replication_slots: int = 4
+    max_wal_senders: int = 4
+    # OS user that owns and runs the cluster (the server refuses root); None: the platform's own
+    # user, or the system user ``dataplat-pg`` when the platform runs as root
+    os_user: str | None = None
 
 
 class KafkaClient(BaseModel):
@@ -106,6 +130,7 @@ class Settings(BaseSettings):
     heaps: Heaps = Field(default_factory=Heaps)
     external: External = Field(default_factory=External)
     kafka_client: KafkaClient = Field(default_factory=KafkaClient)
+    postgres: Postgres = Field(default_factory=Postgres)
     lake: Lake = Field(default_factory=Lake)
     airflow_parallelism: int = 4
     # uvicorn worker processes of the ingest API (each with its own Kafka producer; the API is
@@ -154,6 +179,14 @@ class Settings(BaseSettings):
     @property
     def trino_url(self) -> str:
         return self.external.trino_url or f"http://{self.host}:{self.ports.trino}"
+
+    @property
+    def postgres_host(self) -> str:
+        return self.external.postgres_host or self.host
+
+    @property
+    def postgres_port(self) -> int:
+        return self.external.postgres_port if self.external.postgres_host else self.ports.postgres
 
     @property
     def airflow_url(self) -> str:

@@ -9,6 +9,7 @@ from dataplat.spec import Context, ServiceSpec
 
 # Declaration order is the tie-breaker of the start order.
 MODULES = (
+    "postgres",
     "hdfs",
     "kafka",
     "registry",
