@@ -103,7 +103,9 @@ def init_cluster(
     socket_dir.chmod(0o700)
     if user is not None:
         gids = {user.pw_gid, *os.getgrouplist(user.pw_name, user.pw_gid)}
-        blocked = unreachable(staging, user.pw_uid, gids)
+        blocked = unreachable(staging.parent, user.pw_uid, gids) or unreachable(
+            socket_dir.parent, user.pw_uid, gids
+        )
         if blocked is not None:
             print(
                 f"postgres-init: the server's user {user.pw_name} cannot enter {blocked}; "
@@ -200,11 +202,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     setup = commands.add_parser("setup", help="ensure databases and their roles (admin in PG* vars)")
     setup.add_argument("databases", nargs="+")
     args = parser.parse_args(argv)
+    password = os.environ.get(SUPERUSER_SECRET, "")
+    if args.command == "init" and not password:
+        parser.error(f"${SUPERUSER_SECRET} is not set")
     os.umask(0o077)
     if args.command == "init":
-        password = os.environ.get(SUPERUSER_SECRET)
-        if not password:
-            parser.error(f"${SUPERUSER_SECRET} is not set")
         return init_cluster(args.bin, args.data, args.socket_dir, args.superuser, password, args.owner)
     return setup_databases(args.databases)
 
