@@ -26,7 +26,8 @@ psycopg2 = pytest.importorskip("psycopg2")
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(
-        not (postgres.PG_BIN / "postgres").exists(), reason=f"needs Debian's postgresql-15 ({postgres.PG_BIN})"
+        not (postgres.PG_BIN / "postgres").exists(),
+        reason=f"needs Debian's postgresql-15 ({postgres.PG_BIN})",
     ),
 ]
 

@@ -119,7 +119,7 @@ def test_budget_comes_from_settings(make_context: MakeContext) -> None:
 
 def test_hba_is_scram_over_tcp_and_peer_for_the_superuser_on_the_socket(ctx: Context) -> None:
     rules = [line.split() for line in rendered(ctx)["pg_hba.conf"].splitlines() if line and line[0] != "#"]
-    assert ["local", "all", "postgres", "peer", "map=owner"] == rules[0]
+    assert rules[0] == ["local", "all", "postgres", "peer", "map=owner"]
     assert all(rule[-1] == "scram-sha-256" for rule in rules[1:])
     assert {rule[3] for rule in rules if rule[0] == "host"} == {"127.0.0.1/32", "::1/128"}
     assert not any(rule[-1] in {"trust", "md5", "password"} for rule in rules)
@@ -153,7 +153,9 @@ def test_external_postgres_with_admin_runs_setup_there_only(make_context: MakeCo
     assert setup.depends_on == {}
     assert (setup.env["PGHOST"], setup.env["PGPORT"], setup.env["PGUSER"]) == ("db.example", "6432", "admin")
     assert setup.env["PGPASSWORD"] == "given"
-    assert postgres.jdbc_url(ctx.settings, postgres.METASTORE) == "jdbc:postgresql://db.example:6432/metastore"
+    assert (
+        postgres.jdbc_url(ctx.settings, postgres.METASTORE) == "jdbc:postgresql://db.example:6432/metastore"
+    )
 
 
 def test_external_postgres_without_admin_starts_nothing(make_context: MakeContext) -> None:
