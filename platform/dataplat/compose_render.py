@@ -211,6 +211,8 @@ def airflow_files(settings: Settings) -> dict[str, str]:
         ctx.settings,
         ctx.paths,
         secrets=placeholders,
+        # compose has no PostgreSQL container (yet): its Airflow keeps SQLite in the shared volume
+        database_url=f"sqlite:///{ctx.paths.data / 'airflow' / 'airflow.db'}",
         dags_folder=DAGS_FOLDER,
         bin_dir=Path("/home/airflow/.local/bin"),
         extra={"SPARK_CONF_DIR": str(spark_dir), "PYSPARK_PYTHON": "python"},

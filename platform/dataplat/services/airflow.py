@@ -1,7 +1,9 @@
 """Airflow 3 as separate supervised processes: api-server, scheduler, dag-processor, triggerer.
 
-LocalExecutor on SQLite under ``data/airflow``; every setting is an ``AIRFLOW__*`` variable built by
-:func:`airflow_env`, connections are ``AIRFLOW_CONN_*`` JSON built by :func:`connections`. The
+LocalExecutor (``airflow_parallelism`` task slots) on the platform's PostgreSQL (database and role
+``airflow``, made by ``postgres-setup``, which ``airflow-migrate`` waits for); every setting is an
+``AIRFLOW__*`` variable built by :func:`airflow_env` (the database URL with its password only there,
+never in argv), connections are ``AIRFLOW_CONN_*`` JSON built by :func:`connections`. The
 simple auth manager's ``admin`` gets the generated ``AIRFLOW_ADMIN_PASSWORD`` (no default password).
 Readiness of each component is its own entry in the api-server's ``/api/v2/monitor/health``.
 """
@@ -20,6 +22,7 @@ from urllib.parse import urlsplit
 from dataplat.paths import Paths
 from dataplat.probes import http_probe
 from dataplat.secrets import get_secret
+from dataplat.services import postgres
 from dataplat.settings import REPO_ROOT, Settings
 from dataplat.spark_conf import spark_conf_dir, spark_env
 from dataplat.spec import Condition, ConfigFile, Context, Kind, Probe, ServiceSpec
@@ -29,6 +32,12 @@ ADMIN_USER = "admin"
 PASSWORDS_TEMPLATE = "airflow/simple_auth_manager_passwords.json"
 AUTH_MANAGER = "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
 HEALTH_PATH = "/api/v2/monitor/health"
+# PATH of every Airflow process: the venv's bin, then the system's (never the caller's shell, so the
+# rendered supervisord config is the same from any shell)
+BASE_PATH = "/usr/bin:/bin"
+# SQLAlchemy pool of each Airflow process (4 of them): bounded, checked before use (a restarted
+# PostgreSQL costs a reconnect, not an error)
+POOL = {"SQL_ALCHEMY_POOL_SIZE": "5", "SQL_ALCHEMY_MAX_OVERFLOW": "5", "SQL_ALCHEMY_POOL_PRE_PING": "True"}
 # generated secret -> token length in bytes (HS512 JWTs want a >= 64-byte key)
 SECRETS = {
     "AIRFLOW_ADMIN_PASSWORD": 24,
@@ -87,9 +96,10 @@ def airflow_env(
     paths: Paths,
     *,
     secrets: Mapping[str, str],
+    database_url: str,
     dags_folder: Path,
     bin_dir: Path,
-    base_path: str = os.defpath,
+    base_path: str = BASE_PATH,
     extra: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
     """The complete environment of every Airflow process (pure: no I/O)."""
@@ -108,7 +118,7 @@ def airflow_env(
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords_file(paths)),
         # task workers are local children: reach the execution API on the bind address
         "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://{s.bind_host}:{port}/execution/",
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": database_url,
         "AIRFLOW__API__HOST": s.bind_host,
         "AIRFLOW__API__PORT": str(port),
         "AIRFLOW__API__BASE_URL": s.airflow_url,
@@ -120,6 +130,8 @@ def airflow_env(
         "AIRFLOW__DAG_PROCESSOR__PARSING_PROCESSES": "1",
         "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "30",  # new DAG files show up within 30 s
     }
+    if not database_url.startswith("sqlite"):  # Airflow runs SQLite without a pool
+        env.update({f"AIRFLOW__DATABASE__{key}": value for key, value in POOL.items()})
     for conn_id, conn in connections(s).items():
         env[f"AIRFLOW_CONN_{conn_id.upper()}"] = json.dumps(conn, sort_keys=True)
     return {**env, **(extra or {})}
@@ -147,13 +159,14 @@ def specs(ctx: Context) -> list[ServiceSpec]:
     s, paths = ctx.settings, ctx.paths
     secrets = {name: get_secret(paths.secrets_file, name, length=size) for name, size in SECRETS.items()}
     bin_dir = ctx.python_bin.parent
+    database = postgres.sqlalchemy_url(s, postgres.AIRFLOW, postgres.password(paths, postgres.AIRFLOW))
     env = airflow_env(
         s,
         paths,
         secrets=secrets,
+        database_url=database,
         dags_folder=REPO_ROOT / "dags",
         bin_dir=bin_dir,
-        base_path=os.environ.get("PATH", os.defpath),
         extra={**spark_env(ctx), "PYSPARK_PYTHON": str(ctx.python_bin)},
     )
     airflow = str(bin_dir / "airflow")
@@ -191,6 +204,7 @@ def specs(ctx: Context) -> list[ServiceSpec]:
         name="airflow-migrate",
         argv=(airflow, "db", "migrate"),
         kind=Kind.ONESHOT,
+        depends_on=postgres.depends(s),  # its database and role exist
         hint=f"see {ctx.log_file('airflow-migrate')}",
         **common,
     )
