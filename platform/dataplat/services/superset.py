@@ -1,8 +1,9 @@
 """Apache Superset 6.1.0 from its own venv: dashboards over Trino.
 
 Three processes: ``superset-init`` (oneshot, Superset's own CLI: ``db upgrade``, ``fab
-create-admin``, ``init``), the ``superset`` daemon (gunicorn, one gthread worker; SQLite metadata
-in ``data/superset``; ready when ``/health`` says OK) and ``superset-setup`` (oneshot,
+create-admin``, ``init``; after ``postgres-setup``), the ``superset`` daemon (gunicorn, one gthread
+worker; metadata in the platform's PostgreSQL, database and role ``superset``; ready when ``/health``
+says OK) and ``superset-setup`` (oneshot,
 :mod:`dataplat.setup.superset`), which creates the Trino database, the datasets, the charts and the
 ``clickstream`` dashboard through the REST API, and leaves its stamp once every table existed.
 The venv is installed by :mod:`dataplat.superset_install`.
@@ -17,6 +18,7 @@ from pathlib import Path
 from dataplat.paths import Paths
 from dataplat.probes import http_probe
 from dataplat.secrets import get_secret
+from dataplat.services import postgres
 from dataplat.settings import Settings
 from dataplat.spec import Condition, ConfigFile, Context, Kind, Probe, ServiceSpec
 from dataplat.superset_install import superset_bin, venv_dir
@@ -99,6 +101,7 @@ def specs(ctx: Context) -> list[ServiceSpec]:
             env=env,
             cwd=data,
             configs=(config,),
+            depends_on=postgres.depends(s),  # its database and role exist
             creates=init_stamp(paths),
             start_timeout_s=600,
             hint=f"see {ctx.log_file('superset-init')}; {hint}",

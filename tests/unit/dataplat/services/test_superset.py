@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataplat.render import render_text
 from dataplat.secrets import get_secret
-from dataplat.services import superset
+from dataplat.services import postgres, superset
 from dataplat.spec import Condition, Context, Kind
 
 from .conftest import PYTHON, MakeContext, by_name
@@ -57,6 +57,16 @@ def test_config_is_private_and_rendered(ctx: Context, make_context: MakeContext)
     [config] = by_name(superset.specs(ctx))["superset"].configs
     assert config.mode == 0o600  # it holds the secret key
     text = render_text(config.template, ctx, secret=lambda name: get_secret(ctx.paths.secrets_file, name))
-    assert f"{ctx.paths.data}/superset/superset.db" in text
+    namespace: dict[str, object] = {}
+    exec(compile(text, "superset_config.py", "exec"), namespace)  # the rendered file is valid Python
+    password = get_secret(ctx.paths.secrets_file, "POSTGRES_SUPERSET_PASSWORD")
+    assert namespace["SQLALCHEMY_DATABASE_URI"] == postgres.sqlalchemy_url(
+        ctx.settings, postgres.SUPERSET, password
+    )
+    assert (
+        namespace["SQLALCHEMY_DATABASE_URI"]
+        == f"postgresql+psycopg2://superset:{password}@127.0.0.1:5432/superset"
+    )
+    assert by_name(superset.specs(ctx))["superset-init"].depends_on == {"postgres-setup": Condition.COMPLETED}
     external = by_name(superset.specs(make_context(external={"trino_url": "https://t.example"})))
     assert external["superset-setup"].depends_on == {"superset": Condition.HEALTHY}
