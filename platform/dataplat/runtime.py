@@ -23,6 +23,7 @@ from dataplat.settings import Settings
 from dataplat.spec import Condition, Context, Kind, Readiness, ServiceSpec
 from dataplat.supervisor_client import ProcessInfo, Supervisor
 from dataplat.supervisor_conf import DAEMON_EXIT_CODES, supervisord_conf
+from dataplat.upgrade import check_data_dir
 
 Observer = Callable[[str, str, str], None]  # (service, phase, detail)
 LOG_TAIL_LINES = 25
@@ -144,6 +145,7 @@ class Stack:
         """
         begin = time.monotonic()
         wanted = graph.closure(self.specs, self._known(names, self.specs) if names else self.specs)
+        check_data_dir(self.paths)  # an earlier layout (SQLite/Derby) stops here, untouched
         self.render()
         for name in self.supervisor.ensure_started(replace=wanted):
             self.observe(name, "kept", f"config changed; the new one applies at `dataplat restart {name}`")
