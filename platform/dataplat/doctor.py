@@ -97,6 +97,25 @@ def _resource_checks(stack: Stack) -> list[Check]:
             Check(f"{tool} on PATH", path is not None, path or "missing", f"install {tool}")
             for tool, path in tools.items()
         ),
+        *_postgres_checks(stack),
+    ]
+
+
+def _postgres_checks(stack: Stack) -> list[Check]:
+    """The native PostgreSQL's binaries (none needed with ``external.postgres_host``)."""
+    from dataplat.services.postgres import PG_BIN, VERSION
+
+    if "postgres" not in stack.specs:
+        return []
+    tools = ("initdb", "postgres", "pg_dump", "pg_restore")
+    missing = [tool for tool in tools if not (PG_BIN / tool).exists()]
+    return [
+        Check(
+            f"PostgreSQL {VERSION} ({', '.join(tools)})",
+            not missing,
+            f"missing in {PG_BIN}: {', '.join(missing)}" if missing else str(PG_BIN),
+            f"install Debian's postgresql-{VERSION} (./dataplat does) or set external.postgres_host",
+        )
     ]
 
 
