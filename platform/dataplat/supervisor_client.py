@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
+import psutil
 from supervisor.xmlrpc import SupervisorTransport
 
 from dataplat.paths import Paths, venv_bin
@@ -123,9 +124,24 @@ class Supervisor:
             if "NOT_RUNNING" not in fault.faultString:
                 raise
 
-    def shutdown(self) -> None:
-        if self.running():
-            self._proxy().shutdown()
+    def shutdown(self, timeout_s: float = 30.0) -> None:
+        """Stop supervisord and wait until it has exited: on its way out it unlinks its socket path,
+        which would take the socket of a supervisord started meanwhile (``reset`` then ``up``)."""
+        if not self.running():
+            return
+        proxy = self._proxy()
+        pid = int(proxy.getPID())
+        proxy.shutdown()
+        deadline = time.monotonic() + timeout_s
+        while _alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
 
     def log_file(self, name: str) -> Path:
         return self.paths.logs / f"{name}.log"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
