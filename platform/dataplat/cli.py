@@ -6,6 +6,7 @@ import contextlib
 import os
 import subprocess
 import time
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -144,6 +145,53 @@ def reset(yes: Annotated[bool, typer.Option("--yes", "-y", help="do not ask")] =
         raise typer.Abort()
     stack.reset()
     console.print("reset done; `dataplat up` starts from scratch")
+
+
+@app.command()
+def backup(
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="archive path (default: <home>/backups/...)")
+    ] = None,
+) -> None:
+    """Back up the platform's metadata into one archive, with the stack up.
+
+    Every platform database (pg_dump), the schema registry's store, SQLPad's files, the secrets
+    file and dataplat.toml. HDFS files and Kafka topics are NOT included.
+    """
+    from dataplat.backup import backup as write_backup
+
+    try:
+        archive = write_backup(get_settings(), console, output)
+    except DataplatError as error:
+        _fail(error)
+    size = archive.stat().st_size / 2**20
+    console.print(f"backup written to {archive} ({size:.1f} MiB, mode 0600: it holds the secrets)")
+    console.print(
+        "not included: HDFS files and Kafka topics. Restore: `dataplat reset`, then `dataplat restore`"
+    )
+
+
+@app.command()
+def restore(
+    archive: Annotated[Path, typer.Argument(help="a `dataplat backup` archive", exists=True)],
+) -> None:
+    """Restore a backup into a stopped, reset stack (`dataplat reset` first), then `dataplat up`.
+
+    Puts back the secrets, starts PostgreSQL alone to restore every database (pg_restore --clean
+    --if-exists), puts back the registry's store and SQLPad's files, and stops. HDFS files and Kafka
+    topics are not in a backup.
+    """
+    from dataplat.backup import restore as put_back
+
+    try:
+        done = put_back(get_settings(), console, archive)
+    except DataplatError as error:
+        _fail(error)
+    console.print(f"restored the backup of {done.created_at}: databases {', '.join(done.databases)}")
+    if done.files:
+        console.print(f"files: {', '.join(done.files)}")
+    console.print(done.settings_note)
+    console.print("[green]next:[/] `dataplat up` starts the stack on the restored metadata")
 
 
 @app.command()

@@ -120,3 +120,39 @@ def test_sigkilled_server_is_restarted_and_recovers(stack: Stack) -> None:
         cursor.execute("SELECT id FROM kept")
         assert cursor.fetchall() == [(42,)]
     connection.close()  # type: ignore[attr-defined]
+
+
+def test_backup_reset_restore_brings_back_every_database(stack: Stack) -> None:
+    """Last in the module: it resets the home. pg_dump -> reset -> initdb -> pg_restore, for real."""
+    import io
+
+    from rich.console import Console
+
+    from dataplat import backup
+
+    stack.up()
+    secrets = stack.paths.secrets_file
+    secret = get_secret(secrets, "POSTGRES_AIRFLOW_PASSWORD")
+    connection = connect(stack, "airflow", password=secret)
+    with connection, connection.cursor() as cursor:  # type: ignore[attr-defined]
+        cursor.execute("CREATE TABLE dag_run_like (id int PRIMARY KEY, state text)")
+        cursor.execute("INSERT INTO dag_run_like VALUES (1, 'success'), (2, 'failed')")
+    connection.close()  # type: ignore[attr-defined]
+    quiet = Console(file=io.StringIO())
+    archive = backup.backup(stack.ctx.settings, quiet)
+    stack.reset()
+    assert not secrets.exists() and not (stack.paths.data / "postgres").exists()
+    with pytest.raises(backup.DataplatError, match="damaged"):
+        broken = archive.with_name("broken.tar.gz")
+        broken.write_bytes(archive.read_bytes()[:-200])
+        backup.restore(stack.ctx.settings, quiet, broken)
+    done = backup.restore(stack.ctx.settings, quiet, archive)
+    assert done.databases == ["airflow", "metastore", "superset"]
+    assert get_secret(secrets, "POSTGRES_AIRFLOW_PASSWORD") == secret  # the secrets came back
+    assert not stack.supervisor.running()  # restore leaves the stack stopped
+    stack.up()
+    connection = connect(stack, "airflow", password=secret)
+    with connection, connection.cursor() as cursor:  # type: ignore[attr-defined]
+        cursor.execute("SELECT id, state FROM dag_run_like ORDER BY id")
+        assert cursor.fetchall() == [(1, "success"), (2, "failed")]
+    connection.close()  # type: ignore[attr-defined]
