@@ -43,6 +43,7 @@ BUDGET_S: dict[str, float] = {
     "kafka": 120,
     "datanode": 120,
     "namenode": 180,
+    "postgres": 60,  # Airflow's, the metastore's and Superset's metadata: leaned on by all of them
 }
 BEFORE_S = 180.0  # the stack healthy before a kill (a previous case's dependents may still settle)
 AFTER_S = 240.0  # after the demo, every service healthy again (streaming may have restarted)
