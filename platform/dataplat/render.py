@@ -57,7 +57,11 @@ def render_config(config: ConfigFile, ctx: Context, **extra: object) -> Path:
     """Write ``config.target`` only when its content changed (keeps mtimes stable)."""
     text = render_text(config.template, ctx, **extra)
     config.target.parent.mkdir(parents=True, exist_ok=True)
+    if config.target.exists():
+        os.chmod(config.target, config.mode)  # before new text (a password?) lands in an old 0644 file
     if not config.target.exists() or config.target.read_text() != text:
-        config.target.write_text(text)
+        fd = os.open(config.target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, config.mode)  # never wider
+        with os.fdopen(fd, "w") as handle:
+            handle.write(text)
     os.chmod(config.target, config.mode)
     return config.target

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -52,3 +53,27 @@ def test_render_config_writes_only_changes_with_its_mode(tmp_path: Path) -> None
     render_config(config, ctx)
     assert target.stat().st_mtime_ns == before
     assert render_texts([config], ctx, tmp_path) == {"out/log.properties": target.read_text()}
+
+
+def test_a_private_config_is_never_wider_than_its_mode(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Created with its mode (not chmod-ed after the text is in), and narrowed before an old file changes."""
+    ctx = context(tmp_path)
+    target = tmp_path / "out" / "private.properties"
+    target.parent.mkdir()
+    target.write_text("old, public\n")
+    target.chmod(0o644)
+    seen: list[int] = []
+    real_open = os.open
+
+    def spy(path: str, flags: int, mode: int = 0o777) -> int:
+        seen.append(Path(path).stat().st_mode & 0o777 if Path(path).exists() else mode)
+        return real_open(path, flags, mode)
+
+    monkeypatch.setattr("dataplat.render.os.open", spy)
+    render_config(ConfigFile("trino/log.properties", target, mode=0o600), ctx)
+    target.unlink()
+    render_config(ConfigFile("trino/log.properties", target, mode=0o600), ctx)
+    assert seen == [0o600, 0o600]
+    assert target.stat().st_mode & 0o777 == 0o600
