@@ -1,4 +1,4 @@
-"""Trino 476: one coordinator that is also its worker, with the ``hive`` catalog.
+"""Trino 476: one coordinator that is also its worker, with the ``hive``, ``iceberg`` and ``kafka`` catalogs.
 
 Runs ``io.trino.server.TrinoServer`` directly on Java 24+ (no launcher): config from
 ``conf/trino``, catalogs rendered from the repository's ``catalog/trino/*.properties``.

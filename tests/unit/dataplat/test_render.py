@@ -23,6 +23,7 @@ def context(tmp_path: Path) -> Context:
 def test_both_roots_are_listed() -> None:
     assert template_names("catalog/trino", ".properties") == [
         "catalog/trino/hive.properties",
+        "catalog/trino/iceberg.properties",
         "catalog/trino/kafka.properties",
         "catalog/trino/kafka_dlq.properties",
     ]

@@ -55,6 +55,7 @@ def test_configs_include_the_catalogs(ctx: Context) -> None:
         "log.properties": "trino/log.properties",
         "core-site.xml": "metastore/core-site.xml",
         "catalog/hive.properties": "catalog/trino/hive.properties",
+        "catalog/iceberg.properties": "catalog/trino/iceberg.properties",
         "catalog/kafka.properties": "catalog/trino/kafka.properties",
         "catalog/kafka_dlq.properties": "catalog/trino/kafka_dlq.properties",
         "kafka/appclickstream_dlq.json": "catalog/kafka/appclickstream_dlq.json",
@@ -66,10 +67,21 @@ def test_configs_include_the_catalogs(ctx: Context) -> None:
     assert "kafka.nodes=127.0.0.1:9092\n" in texts["catalog/kafka.properties"]
 
 
+def test_iceberg_catalog_shares_the_metastore_with_spark(ctx: Context) -> None:
+    """Trino's ``iceberg`` is Spark's ``iceberg`` (spark_conf): Iceberg tables in the same metastore."""
+    text = render_text("catalog/trino/iceberg.properties", ctx)
+    assert "connector.name=iceberg\n" in text
+    assert "iceberg.catalog.type=hive_metastore\n" in text
+    assert f"hive.metastore.uri={ctx.settings.metastore_uri}\n" in text
+    assert f"hive.config.resources={ctx.paths.conf}/trino/core-site.xml\n" in text
+    assert "iceberg.format-version=2\n" in text
+
+
 def test_catalog_texts_for_compose(ctx: Context) -> None:
     texts = trino.catalog_texts(ctx)
     assert sorted(texts) == [
         "catalog/hive.properties",
+        "catalog/iceberg.properties",
         "catalog/kafka.properties",
         "catalog/kafka_dlq.properties",
         "kafka/appclickstream_dlq.json",
