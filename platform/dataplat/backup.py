@@ -108,7 +108,7 @@ def _server_version(env: dict[str, str]) -> str | None:
             dbname=env["PGDATABASE"], connect_timeout=10,
         )  # fmt: skip
     except psycopg2.OperationalError as error:
-        if "does not exist" in str(error):
+        if f'database "{env["PGDATABASE"]}" does not exist' in str(error):  # not a missing role
             return None
         raise DataplatError(
             f"PostgreSQL at {env['PGHOST']}:{env['PGPORT']} refused {env['PGUSER']}: {str(error).strip()}; "

@@ -141,7 +141,8 @@ def down(services: ServiceNames = None) -> None:
 def reset(yes: Annotated[bool, typer.Option("--yes", "-y", help="do not ask")] = False) -> None:
     """Stop everything and delete all data, logs and generated secrets (downloads are kept)."""
     stack = _stack()
-    if not yes and not typer.confirm(f"Delete everything under {stack.paths.home} except dist/?"):
+    question = f"Delete everything under {stack.paths.home} except dist/ and backups/?"
+    if not yes and not typer.confirm(question):
         raise typer.Abort()
     stack.reset()
     console.print("reset done; `dataplat up` starts from scratch")
