@@ -107,6 +107,19 @@ def land_insights(
     return {"count": lines, "path": final}
 
 
+def spark_job(task_id: str, app: str, args: list[str]) -> SparkSubmitOperator:
+    """``spark-submit spark_apps/<app> <args>`` through the platform's Spark connection."""
+    return SparkSubmitOperator(
+        task_id=task_id,
+        application=str(APPS / app),
+        application_args=args,
+        name=task_id,
+        conn_id=SPARK_CONN,
+        verbose=False,
+        py_files=None,
+    )
+
+
 @dag(
     dag_id="insights",
     # a run covers one whole UTC day and starts after it ends: ``ds`` is the day processed
@@ -134,13 +147,10 @@ def insights() -> None:
         options = params["source_options"]
         return land_insights(ds, params["count"], params["seed"], options, tag, params["raw_root"])
 
-    spark_args = {"conn_id": SPARK_CONN, "verbose": False, "py_files": None}
-    to_parquet = SparkSubmitOperator(
-        task_id="insights_json_to_parquet",
-        application=str(APPS / "insights_json_to_parquet.py"),
-        application_args=["--date", DAY, "--database", DB, "--raw-root", "{{ params.raw_root }}"],
-        name="insights_json_to_parquet",
-        **spark_args,
+    to_parquet = spark_job(
+        "insights_json_to_parquet",
+        "insights_json_to_parquet.py",
+        ["--date", DAY, "--database", DB, "--raw-root", "{{ params.raw_root }}"],
     )
     check_rows = SQLTableCheckOperator(
         task_id="check_insights_rows",
@@ -159,13 +169,7 @@ def insights() -> None:
             for column in ("event_id", "username", "event_name", "event_time")
         },
     )
-    group = SparkSubmitOperator(
-        task_id="group_insights",
-        application=str(APPS / "insights_group.py"),
-        application_args=["--date", DAY, "--database", DB],
-        name="group_insights",
-        **spark_args,
-    )
+    group = spark_job("group_insights", "insights_group.py", ["--date", DAY, "--database", DB])
     check_grouped = SQLTableCheckOperator(
         task_id="check_grouped_insights",
         conn_id=TRINO_CONN,

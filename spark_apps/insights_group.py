@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from pyspark.sql import DataFrame
+from pyspark.sql import DataFrame, Row
 from pyspark.sql import functions as F
 
 from spark_apps.daily import day_parser, hive_session
@@ -22,6 +22,14 @@ TABLE_DDL = """CREATE TABLE IF NOT EXISTS {table} (
 def group_by_event(insights: DataFrame) -> DataFrame:
     """One row per ``event_name`` with its number of ``events``."""
     return insights.groupBy("event_name").agg(F.count(F.lit(1)).alias("events"))
+
+
+def only_row(aggregate: DataFrame) -> Row:
+    """The one row of a global aggregate (``agg`` without ``groupBy``)."""
+    row = aggregate.first()
+    if row is None:
+        raise ValueError("a global aggregate returned no row")
+    return row
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -38,7 +46,7 @@ def main(argv: list[str]) -> int:
     spark.sql(TABLE_DDL.format(table=target))
     day = spark.table(source).where(F.col("date") == F.lit(args.date))
     grouped = group_by_event(day).cache()
-    rows_read = int(grouped.agg(F.coalesce(F.sum("events"), F.lit(0))).first()[0])
+    rows_read = int(only_row(grouped.agg(F.coalesce(F.sum("events"), F.lit(0))))[0])
     print(f"[group_insights] read {rows_read} rows of {source} date={args.date}")
     grouped.createOrReplaceTempView("grouped_day")
     # a static partition spec replaces the day even when it has no rows any more
@@ -47,7 +55,7 @@ def main(argv: list[str]) -> int:
         "SELECT event_name, events FROM grouped_day"
     )
     written = spark.table(target).where(F.col("date") == F.lit(args.date))
-    groups, total = written.agg(F.count(F.lit(1)), F.coalesce(F.sum("events"), F.lit(0))).first()
+    groups, total = only_row(written.agg(F.count(F.lit(1)), F.coalesce(F.sum("events"), F.lit(0))))
     print(f"[group_insights] wrote {groups} rows ({total} events) to {target} partition date={args.date}")
     spark.stop()
     return 0 if total == rows_read else 1

@@ -16,6 +16,8 @@ from dataplat.runtime import Stack
 from dataplat.settings import Settings, get_settings
 
 ORDER = ("/unit/", "/integration/", "/browser/")
+# SIGKILLs every service in turn: last, so no other test runs on a stack it has disturbed
+RUN_LAST = ("/integration/test_self_healing",)
 # py4j says goodbye at INFO from __del__ at interpreter exit, after pytest closed its streams
 logging.getLogger("py4j").setLevel(logging.WARNING)
 
@@ -50,6 +52,8 @@ def ingest_url(stack: Stack, settings: Settings) -> str:
 
 def _rank(item: pytest.Item) -> int:
     path = str(item.fspath)
+    if any(part in path for part in RUN_LAST):
+        return len(ORDER)
     return next((i for i, part in enumerate(ORDER) if part in path), len(ORDER))
 
 

@@ -7,13 +7,14 @@ import os
 import subprocess
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
 
 from dataplat import graph
 from dataplat import install as installer
+from dataplat.default_command import DefaultCommandGroup
 from dataplat.errors import DataplatError, ServiceFailedToStart
 from dataplat.progress import StartupProgress, slowest
 from dataplat.runtime import Stack
@@ -292,7 +293,24 @@ def bench_sql(runs: int = 20) -> None:
     run_bench(get_settings(), runs=runs, console=console)
 
 
-@app.command()
+backfill_app = typer.Typer(
+    cls=DefaultCommandGroup,
+    no_args_is_help=True,
+    help="Airflow 3 backfills: run one (`dataplat backfill DAG FROM TO` is short for `run`), list, cancel.",
+)
+app.add_typer(backfill_app, name="backfill")
+
+
+def _airflow_fail(error: Exception) -> NoReturn:
+    """``_fail`` for the runtime's errors and httpx's transport errors (Airflow not answering)."""
+    if not isinstance(error, DataplatError):
+        url = get_settings().airflow_url
+        error = DataplatError(f"Airflow does not answer at {url} ({error!r}); `dataplat status` says why")
+    _fail(error)
+    raise AssertionError  # _fail exits
+
+
+@backfill_app.command("run")
 def backfill(
     dag_id: Annotated[str, typer.Argument(help="the DAG, e.g. insights")],
     start: Annotated[str, typer.Argument(help="first logical date, YYYY-MM-DD")],
@@ -307,12 +325,16 @@ def backfill(
     import datetime as dt
     import json
 
+    import httpx
     from rich.progress import Progress
     from rich.table import Table
 
     from dataplat.backfill import run_backfill
 
-    first, last = dt.date.fromisoformat(start), dt.date.fromisoformat(end)
+    try:
+        first, last, run_conf = dt.date.fromisoformat(start), dt.date.fromisoformat(end), json.loads(conf)
+    except ValueError as error:
+        _fail(DataplatError(f"{error} (dates are YYYY-MM-DD, --conf is a JSON object)"))
     if last < first:
         _fail(DataplatError(f"END {end} is before START {start}"))
     days = (last - first).days + 1
@@ -324,11 +346,12 @@ def backfill(
 
         try:
             result = run_backfill(
-                get_settings(), dag_id, first, last, json.loads(conf),
+                get_settings(), dag_id, first, last, run_conf,
                 max_active_runs=max_active_runs, reprocess=reprocess, on_progress=show,
             )  # fmt: skip
-        except RuntimeError as error:
-            _fail(DataplatError(f"{error}; check `dataplat logs airflow-scheduler`"))
+        except (DataplatError, httpx.TransportError) as error:
+            progress.stop()
+            _airflow_fail(error)
     table = Table("logical date", "state", title=f"backfill {result.backfill_id} of {dag_id}")
     for day, state in sorted(result.runs.items()):
         table.add_row(day, f"[{'green' if state == 'success' else 'red'}]{state}[/]")
@@ -338,6 +361,57 @@ def backfill(
     if not result.ok:
         console.print(f"next: open {get_settings().airflow_url}/dags/{dag_id} for the failed runs' task logs")
         raise typer.Exit(1)
+
+
+@backfill_app.command("list")
+def backfill_list(
+    dag_id: Annotated[str, typer.Argument(help="the DAG, e.g. insights")],
+    limit: Annotated[int, typer.Option(min=1, max=100, help="the newest LIMIT backfills")] = 10,
+    running: Annotated[bool, typer.Option("--running", help="only the ones not completed")] = False,
+) -> None:
+    """DAG_ID's backfills, newest first: days, created, completed, state and runs by state."""
+    import httpx
+
+    from dataplat.airflow_rest import airflow_client
+    from dataplat.backfill import is_paused, list_backfills, with_runs
+    from dataplat.backfill_table import backfills_table
+
+    try:
+        with airflow_client(get_settings()) as client:
+            found = [b for b in list_backfills(client, dag_id, limit=limit) if b.running or not running]
+            found = [with_runs(client, b) for b in found]
+            paused = is_paused(client, dag_id)
+    except (DataplatError, httpx.TransportError) as error:
+        _airflow_fail(error)
+    if not found:
+        console.print(f"no {'running ' if running else ''}backfill of {dag_id}")
+        return
+    console.print(backfills_table(found, f"backfills of {dag_id}, newest first"))
+    for b in (b for b in found if b.running):
+        wait = " but the DAG is paused, so its runs wait until it is unpaused" if paused else ""
+        console.print(f"backfill {b.id} is {b.state}{wait}; `dataplat backfill cancel {b.id}` stops it")
+
+
+@backfill_app.command("cancel")
+def backfill_cancel(backfill_id: Annotated[int, typer.Argument(help="the id `backfill list` shows")]) -> None:
+    """Cancel a running backfill: no new runs, its queued runs fail, running ones finish."""
+    import httpx
+
+    from dataplat.airflow_rest import airflow_client
+    from dataplat.backfill import BackfillAlreadyCompleted, cancel_backfill, with_runs
+
+    try:
+        with airflow_client(get_settings()) as client:
+            cancelled = with_runs(client, cancel_backfill(client, backfill_id))
+    except BackfillAlreadyCompleted as done:
+        console.print(f"{done}; nothing to cancel")
+        return
+    except (DataplatError, httpx.TransportError) as error:
+        _airflow_fail(error)
+    console.print(f"cancelled backfill {cancelled.id} of {cancelled.dag_id} ({cancelled.days})")
+    running = cancelled.runs.get("running", 0)
+    if running:
+        console.print(f"{running} run(s) already running finish on their own")
 
 
 @app.command()

@@ -45,7 +45,7 @@ def webhdfs_round_trip(settings: Settings) -> str:
 
 
 def avro_round_trip(settings: Settings) -> str:
-    from confluent_kafka import Consumer, Producer
+    from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartition
     from confluent_kafka.schema_registry import Schema, SchemaRegistryClient, topic_subject_name_strategy
     from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerializer
     from confluent_kafka.serialization import MessageField, SerializationContext
@@ -62,20 +62,24 @@ def avro_round_trip(settings: Settings) -> str:
             "subject.name.strategy": topic_subject_name_strategy,
         },
     )
-    record = {"id": uuid.uuid4().hex, "value": time.time_ns()}
+    key = uuid.uuid4().hex
+    record = {"id": key, "value": time.time_ns()}
     context = SerializationContext(topic, MessageField.VALUE)
     producer = Producer(settings.kafka_client_config(**{"acks": "all", "enable.idempotence": True}))
-    delivered: list[object] = []
+    delivered: list[KafkaError | Message] = []
     producer.produce(
         topic,
         serializer(record, context),
-        key=record["id"],
+        key=key,
         on_delivery=lambda err, msg: delivered.append(err or msg),
     )
     producer.flush(15)
-    if not delivered or isinstance(delivered[0], Exception) or not hasattr(delivered[0], "offset"):
+    message = delivered[0] if delivered else None  # a KafkaError when the delivery failed
+    if not isinstance(message, Message):
         raise AssertionError(f"not delivered: {delivered}")
-    message = delivered[0]
+    partition, offset = message.partition(), message.offset()
+    if partition is None or offset is None:
+        raise AssertionError(f"delivered without a position: {message}")
     consumer = Consumer(
         settings.kafka_client_config(
             **{
@@ -84,9 +88,7 @@ def avro_round_trip(settings: Settings) -> str:
             }
         )
     )
-    from confluent_kafka import TopicPartition
-
-    consumer.assign([TopicPartition(topic, message.partition(), message.offset())])  # type: ignore[attr-defined]
+    consumer.assign([TopicPartition(topic, partition, offset)])
     got = consumer.poll(15)
     consumer.close()
     if got is None or got.error():
@@ -94,7 +96,7 @@ def avro_round_trip(settings: Settings) -> str:
     decoded = AvroDeserializer(registry)(got.value(), context)
     if decoded != record:
         raise AssertionError(f"decoded {decoded}, produced {record}")
-    return f"schema id {schema_id}; offset {got.offset()} decoded back"  # type: ignore[attr-defined]
+    return f"schema id {schema_id}; offset {got.offset()} decoded back"
 
 
 def submit_env(ctx: Context) -> dict[str, str]:
@@ -127,7 +129,7 @@ def trino_read(settings: Settings, table: str) -> str:
 
     host_port = settings.trino_url.split("://", 1)[1]
     host, _, port = host_port.partition(":")
-    with trino.dbapi.connect(host=host, port=int(port or 8080), user="dataplat", catalog="hive") as conn:
+    with trino.dbapi.Connection(host=host, port=int(port or 8080), user="dataplat", catalog="hive") as conn:
         cursor = conn.cursor()
         cursor.execute(f"SELECT count(*), sum(id) FROM hive.dataplat_demo.{table}")  # noqa: S608
         count, total = cursor.fetchone()

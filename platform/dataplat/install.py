@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 from dataplat.errors import DataplatError
@@ -74,7 +75,7 @@ def install_all(paths: Paths, *, force: bool = False, java_home: Path | None = N
     from dataplat.sqlpad_install import install_sqlpad
     from dataplat.superset_install import install_superset
 
-    steps = {
+    steps: dict[str, Callable[[], bool]] = {
         "JVM services": lambda: install_jvm(paths, force=force, java_home=java_home),
         "SQLPad": lambda: install_sqlpad(paths, force=force),
         "Superset": lambda: install_superset(paths, force=force),

@@ -45,7 +45,7 @@ def connect(s: Settings, *, catalog: str, schema: str, user: str | None = None) 
     import trino
 
     url = urlsplit(s.trino_url)
-    return trino.dbapi.connect(
+    return trino.dbapi.Connection(
         host=url.hostname or s.host,
         port=url.port or (443 if url.scheme == "https" else 80),
         http_scheme=url.scheme or "http",

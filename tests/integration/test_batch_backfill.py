@@ -2,7 +2,8 @@
 
 The backfill (REST ``/api/v2/backfills``, what ``dataplat backfill`` does) writes its own database;
 every day must land as its own partition with exactly the source's records, and the DAG must be
-paused again afterwards (other tests run it with ``airflow dags test``).
+paused again afterwards (other tests run it with ``airflow dags test``), with no backfill left running
+(Airflow refuses a new backfill of a DAG while one runs; tests/integration/conftest.py cancels leftovers).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections import Counter
 import pytest
 
 from dataplat.airflow_rest import airflow_client
-from dataplat.backfill import BackfillResult, is_paused, run_backfill
+from dataplat.backfill import BackfillResult, get_backfill, is_paused, run_backfill, running_backfills
 from dataplat.runtime import Stack
 from dataplat.settings import Settings
 from tests.integration.test_batch_pipeline import query, source_records
@@ -48,3 +49,9 @@ def test_seven_partitions_with_the_source_totals(week: BackfillResult, settings:
 def test_the_dag_is_paused_again(week: BackfillResult, settings: Settings) -> None:
     with airflow_client(settings) as client:
         assert is_paused(client, "insights")
+
+
+def test_the_backfill_completed_and_none_is_left_running(week: BackfillResult, settings: Settings) -> None:
+    with airflow_client(settings) as client:
+        assert get_backfill(client, week.backfill_id).state == "completed"
+        assert running_backfills(client, "insights") == []

@@ -63,7 +63,7 @@ def trino_probe(url: str) -> Probe:
             return "trino is starting"
         import trino
 
-        with trino.dbapi.connect(  # type: ignore[no-untyped-call]
+        with trino.dbapi.Connection(
             host=httpx.URL(url).host, port=httpx.URL(url).port, user="dataplat", request_timeout=10
         ) as connection:
             cursor = connection.cursor()

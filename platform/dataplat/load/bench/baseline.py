@@ -62,7 +62,7 @@ def build_serializer(registry: SchemaRegistryClient, topic: str) -> ValueSeriali
     context = SerializationContext(topic, MessageField.VALUE)
 
     def serialize(record: dict[str, Any]) -> bytes:
-        value = serializer(record, context)
+        value: bytes | None = serializer(record, context)
         if value is None:
             raise ValueError("the serializer returned nothing for a record")
         return value

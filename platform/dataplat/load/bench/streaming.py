@@ -89,7 +89,7 @@ def trino_cursor(settings: Settings) -> Any:
     import trino
 
     url = httpx.URL(settings.trino_url)
-    connection = trino.dbapi.connect(host=url.host, port=url.port or 8080, user="dataplat", catalog="hive")
+    connection = trino.dbapi.Connection(host=url.host, port=url.port or 8080, user="dataplat", catalog="hive")
     return connection.cursor()
 
 
