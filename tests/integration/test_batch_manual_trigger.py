@@ -17,14 +17,13 @@ from collections import Counter
 from typing import Any
 
 import pytest
-import trino
 
 from dataplat.airflow_rest import airflow_client
 from dataplat.backfill import active_runs, is_paused, set_paused
 from dataplat.load.bench.batch import TASK_ORDER, TaskResult, task_results
 from dataplat.runtime import Stack
 from dataplat.settings import Settings
-from tests.integration.test_batch_pipeline import source_records
+from tests.integration.test_batch_pipeline import query, source_records
 
 DAG_ID = "insights"
 DB = "it_manual"
@@ -33,14 +32,6 @@ DB = "it_manual"
 DAY = (dt.date(2000, 1, 1) + dt.timedelta(days=random.randrange(7300))).isoformat()
 COUNT, SEED = 1_200, 7
 TIMEOUT_S = 1200
-
-
-def query(settings: Settings, sql: str) -> list[list[Any]]:
-    host, _, port = settings.trino_url.split("://", 1)[1].partition(":")
-    with trino.dbapi.connect(host=host, port=int(port), user="it", catalog="hive", schema=DB) as conn:
-        cursor = conn.cursor()
-        cursor.execute(sql)
-        return cursor.fetchall()
 
 
 def wait(until: Any, what: str, deadline: float) -> None:
@@ -86,7 +77,7 @@ def test_the_day_landed_with_the_source_records(
     manual_run: tuple[str | None, dict[str, TaskResult]], settings: Settings
 ) -> None:
     on_day = f"\"date\" = DATE '{DAY}'"
-    assert query(settings, f"SELECT count(*) FROM insights WHERE {on_day}") == [[COUNT]]
-    grouped = query(settings, f"SELECT event_name, events FROM grouped_insights WHERE {on_day}")
+    assert query(settings, f"SELECT count(*) FROM insights WHERE {on_day}", DB) == [[COUNT]]
+    grouped = query(settings, f"SELECT event_name, events FROM grouped_insights WHERE {on_day}", DB)
     expected = Counter(r["event_name"] for r in source_records(settings, DAY, count=COUNT, seed=SEED))
     assert dict(grouped) == dict(expected)

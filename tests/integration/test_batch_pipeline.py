@@ -25,9 +25,9 @@ COUNT, SEED = 5_000, 11
 RAW = f"/lake/raw/{DB}/insights"  # the tests' own raw layer (default: /lake/raw/insights)
 
 
-def query(settings: Settings, sql: str) -> list[list[Any]]:
+def query(settings: Settings, sql: str, schema: str = DB) -> list[list[Any]]:
     host, _, port = settings.trino_url.split("://", 1)[1].partition(":")
-    with trino.dbapi.connect(host=host, port=int(port), user="it", catalog="hive", schema=DB) as conn:
+    with trino.dbapi.connect(host=host, port=int(port), user="it", catalog="hive", schema=schema) as conn:
         cursor = conn.cursor()
         cursor.execute(sql)
         return cursor.fetchall()
