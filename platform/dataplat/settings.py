@@ -43,6 +43,7 @@ class Ports(BaseModel):
     sqlpad: int = 3000
     superset: int = 8088
     postgres: int = 5432
+    connect: int = 8083  # Kafka Connect's REST API
     supervisor: int = 9001
 
 
@@ -56,6 +57,8 @@ class Heaps(BaseModel):
     registry: int = 320
     trino: int = 1536
     spark_driver: int = 1024
+    connect: int = 384
+    cdc_driver: int = 768  # the change-data-capture Spark app's driver (local mode)
 
 
 class External(BaseModel):
@@ -70,6 +73,7 @@ class External(BaseModel):
     kafka_bootstrap: str | None = None  # e.g. broker1:9092,broker2:9092
     registry_url: str | None = None  # Confluent-compatible API root
     trino_url: str | None = None  # e.g. http://trino.example:8080
+    connect_url: str | None = None  # an existing Kafka Connect cluster's REST API
     # an existing PostgreSQL instead of the native one (then ``postgres`` is not started); with the
     # admin's credentials ``postgres-setup`` creates the platform's roles and databases there, without
     # them those must exist with the passwords in the secrets file (``POSTGRES_<DB>_PASSWORD``)
@@ -110,6 +114,26 @@ class Lake(BaseModel):
     click_topic: str = "appclickstream"
 
 
+class Cdc(BaseModel):
+    """Change data capture: the operational database Debezium reads and the lake tables it feeds."""
+
+    database: str = "condo"  # a platform database (role of the same name owns it)
+    schema_name: str = "public"
+    tables: tuple[str, ...] = ("condominiums", "residents", "properties", "transactions")
+    heartbeat_table: str = "dataplat_heartbeat"  # Debezium's heartbeat.action.query writes here
+    topic_prefix: str = "condo"  # topics <prefix>.<schema>.<table>
+    connector: str = "condo-postgres"
+    slot: str = "dataplat_condo"
+    publication: str = "dataplat_condo"
+    replication_role: str = "cdc_replicator"  # LOGIN REPLICATION, SELECT on the captured tables
+    raw_namespace: str = "raw"  # iceberg.raw.<database>_<table>_changes
+    trusted_namespace: str = "trusted"  # iceberg.trusted.<database>_<table>
+    dead_letter_table: str = "cdc_dead_letters"  # in raw_namespace
+    trigger_s: float = 2.0  # micro-batch interval of the CDC app
+    snapshot_retention_hours: int = 24  # how far back Iceberg time travel reaches
+    maintenance_interval_min: int = 30  # compaction + snapshot expiry, run by the app itself
+
+
 class Settings(BaseSettings):
     """Platform configuration: ``dataplat.toml`` (or ``$DATAPLAT_CONFIG``) + ``DATAPLAT_*`` env."""
 
@@ -132,6 +156,7 @@ class Settings(BaseSettings):
     kafka_client: KafkaClient = Field(default_factory=KafkaClient)
     postgres: Postgres = Field(default_factory=Postgres)
     lake: Lake = Field(default_factory=Lake)
+    cdc: Cdc = Field(default_factory=Cdc)
     airflow_parallelism: int = 4
     # uvicorn worker processes of the ingest API (each with its own Kafka producer; the API is
     # stateless). 2 measured best on a 2-core machine: batch 2x and single events +10% over 1
@@ -187,6 +212,10 @@ class Settings(BaseSettings):
     @property
     def postgres_port(self) -> int:
         return self.external.postgres_port if self.external.postgres_host else self.ports.postgres
+
+    @property
+    def connect_url(self) -> str:
+        return self.external.connect_url or f"http://{self.host}:{self.ports.connect}"
 
     @property
     def airflow_url(self) -> str:

@@ -59,6 +59,12 @@ AIRFLOW = Database("airflow")
 METASTORE = Database("metastore")
 SUPERSET = Database("superset")
 DATABASES = (AIRFLOW, METASTORE, SUPERSET)
+REPLICATOR_SECRET = "POSTGRES_CDC_REPLICATOR_PASSWORD"  # noqa: S105 - Debezium's replication role
+
+
+def cdc_database(s: Settings) -> Database:
+    """The operational database change data capture reads (the sample ``condo`` by default)."""
+    return Database(s.cdc.database)
 
 
 def password(paths: Paths, db: Database) -> str:
