@@ -87,6 +87,20 @@ def status() -> None:
     """Each service: state, health (with the reason), memory (PSS), URL."""
     stack = _stack()
     console.print(status_table(stack.status(), stack.paths))
+    if {"connect", "cdc"} & stack.specs.keys():
+        from dataplat.cdc_status import cdc_table, collect
+
+        settings = get_settings()
+        console.print(cdc_table(collect(settings, stack.paths), settings))
+
+
+@app.command()
+def metrics() -> None:
+    """The change-data-capture figures (connector, slot lag, commit lag) in Prometheus' text format."""
+    from dataplat.cdc_status import collect, metrics_text
+
+    settings = get_settings()
+    typer.echo(metrics_text(collect(settings, _stack().paths), settings), nl=False)
 
 
 @app.command()
@@ -233,13 +247,34 @@ def schemas(ctx: typer.Context) -> None:
 
 @app.command(context_settings=PASS_THROUGH)
 def generate(ctx: typer.Context) -> None:
-    """Post generated events to the ingest API (topic, --delay, --rate, --count, --duration, ...)."""
+    """Post generated events to the ingest API (topic, --delay, --rate, --count, --duration, ...).
+
+    `generate cdc` instead writes a condominium manager's workload into the CDC source database
+    (--rate, --duration, --seed), or COPYs rows in bulk (--bulk N [--table T]); `generate cdc --help`.
+    """
+    args = list(ctx.args)
+    if args[:1] == ["cdc"]:
+        raise typer.Exit(_generate_cdc(args[1:]))
     from dataplat.load.generator import main
 
-    args = list(ctx.args)
     if not any(a.startswith("--url") for a in args):
         args += ["--url", get_settings().ingest_url]
     raise typer.Exit(main(args))
+
+
+def _generate_cdc(args: list[str]) -> int:
+    """The CDC workload, connected as the source database's owner role."""
+    from dataplat.load.cdc import main
+    from dataplat.paths import paths_for
+    from dataplat.services.postgres import cdc_database, password
+
+    settings = get_settings()
+    db = cdc_database(settings)
+    params = {
+        "host": settings.postgres_host, "port": settings.postgres_port, "dbname": db.name,
+        "user": db.role, "password": password(paths_for(settings), db), "connect_timeout": 10,
+    }  # fmt: skip
+    return main(args, params)
 
 
 app.command()(sql)

@@ -6,8 +6,11 @@
 rendered ``conf/postgres/postgresql.conf``, listening on ``bind_host`` only (its unix socket in
 ``run/postgres``), ready when the superuser's ``SELECT 1`` answers over TCP with SCRAM.
 ``postgres-setup`` (every ``up``, idempotent) creates each platform database and the role that owns
-it, with its generated password. With ``external.postgres_host`` no server runs here: ``postgres-setup``
-runs against that instance when its admin's credentials are set, otherwise the roles must exist there.
+it, with its generated password, and readies the operational database change data capture reads
+(``[cdc] database``, ``condo``: its schema from ``pipelines/<database>/schema.sql``, the replication
+role, the publication of the captured tables). With ``external.postgres_host`` no server runs here:
+``postgres-setup`` runs against that instance when its admin's credentials are set, otherwise the
+roles, databases and publication must exist there.
 
 Every user of a platform database takes its name, role and password secret from :data:`DATABASES`.
 """
@@ -28,7 +31,7 @@ from dataplat.paths import Paths
 from dataplat.probes import callable_probe
 from dataplat.render import render_config
 from dataplat.secrets import get_secret
-from dataplat.settings import Settings
+from dataplat.settings import REPO_ROOT, Settings
 from dataplat.spec import Condition, ConfigFile, Context, Kind, Probe, ServiceSpec
 
 VERSION = "15"
@@ -65,6 +68,26 @@ REPLICATOR_SECRET = "POSTGRES_CDC_REPLICATOR_PASSWORD"  # noqa: S105 - Debezium'
 def cdc_database(s: Settings) -> Database:
     """The operational database change data capture reads (the sample ``condo`` by default)."""
     return Database(s.cdc.database)
+
+
+def cdc_schema_file(s: Settings) -> Path | None:
+    """The operational database's DDL kept in the repository (``pipelines/<database>/schema.sql``)."""
+    path = REPO_ROOT / "pipelines" / s.cdc.database / "schema.sql"
+    return path if path.is_file() else None
+
+
+def cdc_setup_args(s: Settings) -> tuple[str, ...]:
+    """``postgres-setup``'s options that ready the CDC source (names only; passwords go in env)."""
+    cdc, schema_file = s.cdc, cdc_schema_file(s)
+    return (
+        "--cdc-database", cdc.database,
+        "--cdc-schema", cdc.schema_name,
+        "--cdc-tables", ",".join(cdc.tables),
+        "--cdc-heartbeat", cdc.heartbeat_table,
+        "--cdc-publication", cdc.publication,
+        "--cdc-role", cdc.replication_role,
+        *(("--cdc-schema-file", str(schema_file)) if schema_file else ()),
+    )  # fmt: skip
 
 
 def password(paths: Paths, db: Database) -> str:
@@ -191,7 +214,8 @@ def setup_env(s: Settings, paths: Paths) -> dict[str, str] | None:
         "PGCONNECT_TIMEOUT": "5",
         "PYTHONUNBUFFERED": "1",
     }
-    return env | {db.password_secret: password(paths, db) for db in DATABASES}
+    roles = {db.password_secret: password(paths, db) for db in (*DATABASES, cdc_database(s))}
+    return env | roles | {REPLICATOR_SECRET: get_secret(paths.secrets_file, REPLICATOR_SECRET)}
 
 
 def specs(ctx: Context) -> list[ServiceSpec]:
@@ -200,11 +224,14 @@ def specs(ctx: Context) -> list[ServiceSpec]:
     module = (str(ctx.python_bin), "-m", "dataplat.setup.postgres")
     setup = ServiceSpec(
         name=SETUP,
-        argv=(*module, "setup", *(db.name for db in DATABASES)),
+        argv=(*module, "setup", *(db.name for db in DATABASES), *cdc_setup_args(s)),
         kind=Kind.ONESHOT,  # every `up`: creates what is missing, keeps passwords in step with secrets
         env=env or {},
         depends_on={} if s.external.postgres_host else {"postgres": Condition.HEALTHY},
-        hint=f"see {ctx.log_file(SETUP)}; roles and databases: {', '.join(db.name for db in DATABASES)}",
+        hint=(
+            f"see {ctx.log_file(SETUP)}; roles and databases: {', '.join(db.name for db in DATABASES)}; "
+            f"CDC source: database {s.cdc.database}, [cdc] tables, publication {s.cdc.publication}"
+        ),
     )
     if s.external.postgres_host:
         return [setup] if env is not None else []

@@ -7,6 +7,12 @@ refuses root) and hands it the cluster. ``python -m dataplat.setup.postgres setu
 with libpq's ``PG*`` variables and creates each database and its owner role (same name) with the
 password in ``$POSTGRES_<DB>_PASSWORD``, sent as a SCRAM verifier (the plain password never reaches
 the server); a rerun changes nothing but the verifiers. Argv and output never hold a password.
+
+With ``--cdc-database D`` it also readies ``D`` for change data capture: the database and its owner
+role, the schema file applied as that owner, the heartbeat table, the replication role
+(``--cdc-role``, LOGIN REPLICATION, password in ``$POSTGRES_CDC_REPLICATOR_PASSWORD``) allowed to
+read the captured tables (``--cdc-tables``, each of which must have a primary key) and to write the
+heartbeat, and the publication of those tables, created or brought in step with the list.
 """
 
 from __future__ import annotations
@@ -24,10 +30,11 @@ import sys
 import tempfile
 from collections.abc import Sequence
 from contextlib import closing
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from dataplat.services.postgres import SUPERUSER_SECRET, Database, as_owner
+from dataplat.services.postgres import REPLICATOR_SECRET, SUPERUSER_SECRET, Database, as_owner
 
 SCRAM_ITERATIONS = 4096  # PostgreSQL's default (scram_iterations)
 
@@ -172,22 +179,186 @@ def ensure_database(cursor: Any, db: Database, password: str) -> list[str]:
     return made
 
 
-def setup_databases(names: Sequence[str], environ: dict[str, str] | os._Environ[str] = os.environ) -> int:
-    """Connect as the admin (libpq's ``PG*`` variables) and ensure every named database."""
+# -- change data capture ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class CdcSource:
+    """The operational database Debezium reads, as ``--cdc-*`` describes it."""
+
+    database: str
+    schema: str
+    tables: tuple[str, ...]  # captured, each with a primary key
+    heartbeat: str  # written by the connector's heartbeat.action.query, published too
+    publication: str
+    role: str  # the replication role
+    schema_file: Path | None = None  # DDL applied as the database's owner (idempotent)
+
+    @property
+    def published(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys((*self.tables, self.heartbeat)))
+
+
+class CdcSetupError(Exception):
+    """The operational database cannot be captured as configured; the message says what to do."""
+
+
+HEARTBEAT_DDL = "CREATE TABLE IF NOT EXISTS {} (id integer PRIMARY KEY, ts timestamptz NOT NULL)"
+KEYS_SQL = """
+SELECT c.relname, EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary)
+  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE n.nspname = %s AND c.relname = ANY(%s) AND c.relkind IN ('r', 'p')
+"""
+
+
+def _tables(names: Sequence[str], verb: tuple[str, str]) -> str:
+    return f"table {names[0]} {verb[0]}" if len(names) == 1 else f"tables {', '.join(names)} {verb[1]}"
+
+
+def _it(names: Sequence[str]) -> str:
+    return "it" if len(names) == 1 else "them"
+
+
+def key_problems(source: CdcSource, has_key: dict[str, bool]) -> str | None:
+    """Why the captured tables cannot be published (``has_key``: table -> has a primary key)."""
+    missing = [t for t in source.published if t not in has_key]
+    keyless = [t for t in source.published if has_key.get(t) is False]
+    where = f"in database {source.database}, schema {source.schema}"
+    problems = []
+    if keyless:
+        problems.append(
+            f"{_tables(keyless, ('has', 'have'))} no primary key {where}; change data capture keys every "
+            "change by it: add one (ALTER TABLE ... ADD PRIMARY KEY (...)) or remove the table from "
+            "[cdc] tables in dataplat.toml"
+        )
+    if missing:
+        problems.append(
+            f"{_tables(missing, ('does', 'do'))} not exist {where}: create {_it(missing)} with a primary "
+            f"key or remove {_it(missing)} from [cdc] tables in dataplat.toml"
+        )
+    return "; ".join(problems) or None
+
+
+def ensure_replication_role(cursor: Any, role: str, password: str) -> list[str]:
+    """``role`` with LOGIN REPLICATION and ``password`` (a SCRAM verifier); returns what changed."""
+    from psycopg2 import sql
+
+    statement = "ALTER ROLE {} LOGIN REPLICATION PASSWORD %s"
+    cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,))
+    made = []
+    if cursor.fetchone() is None:
+        statement = "CREATE ROLE {} LOGIN REPLICATION PASSWORD %s"
+        made.append(f"role {role} created")
+    cursor.execute(sql.SQL(statement).format(sql.Identifier(role)), (scram_verifier(password),))
+    return made
+
+
+def ensure_publication(cursor: Any, source: CdcSource) -> list[str]:
+    """The publication of exactly ``source.published`` (created, or its table list set)."""
+    from psycopg2 import sql
+
+    name = sql.Identifier(source.publication)
+    tables = sql.SQL(", ").join(sql.Identifier(source.schema, t) for t in source.published)
+    cursor.execute("SELECT 1 FROM pg_publication WHERE pubname = %s", (source.publication,))
+    if cursor.fetchone() is None:
+        cursor.execute(sql.SQL("CREATE PUBLICATION {} FOR TABLE {}").format(name, tables))
+        return [f"publication {source.publication} created"]
+    cursor.execute(
+        "SELECT schemaname, tablename FROM pg_publication_tables WHERE pubname = %s", (source.publication,)
+    )
+    if set(cursor.fetchall()) == {(source.schema, t) for t in source.published}:
+        return []
+    cursor.execute(sql.SQL("ALTER PUBLICATION {} SET TABLE {}").format(name, tables))
+    return [f"publication {source.publication} set to {', '.join(source.published)}"]
+
+
+def prepare_source(cursor: Any, source: CdcSource, owner: str) -> list[str]:
+    """In ``source.database``, as ``owner``: schema file, heartbeat, key check, grants, publication."""
+    from psycopg2 import sql
+
+    schema, role = sql.Identifier(source.schema), sql.Identifier(source.role)
+    cursor.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(owner)))
+    cursor.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(schema))
+    cursor.execute(sql.SQL("SET LOCAL search_path TO {}").format(schema))
+    if source.schema_file is not None:
+        cursor.execute(source.schema_file.read_text())
+    heartbeat = sql.Identifier(source.schema, source.heartbeat)
+    cursor.execute(sql.SQL(HEARTBEAT_DDL).format(heartbeat))
+    cursor.execute(KEYS_SQL, (source.schema, list(source.published)))
+    problem = key_problems(source, dict(cursor.fetchall()))
+    if problem is not None:
+        raise CdcSetupError(problem)
+    published = sql.SQL(", ").join(sql.Identifier(source.schema, t) for t in source.published)
+    for statement, target in (
+        ("GRANT CONNECT ON DATABASE {} TO {}", sql.Identifier(source.database)),
+        ("GRANT USAGE ON SCHEMA {} TO {}", schema),
+        ("GRANT SELECT ON TABLE {} TO {}", published),
+        ("GRANT INSERT, UPDATE ON TABLE {} TO {}", heartbeat),
+    ):
+        cursor.execute(sql.SQL(statement).format(target, role))
+    return ensure_publication(cursor, source)
+
+
+def setup_cdc(admin: Any, source: CdcSource, environ: dict[str, str] | os._Environ[str]) -> int:
+    """Ready ``source`` for Debezium (``admin``: an autocommit connection to the admin's database)."""
+    import psycopg2
+
+    db = Database(source.database)
+    passwords = {name: environ.get(name) for name in (db.password_secret, REPLICATOR_SECRET)}
+    if unset := [name for name, value in passwords.items() if not value]:
+        print(f"postgres-setup: ${', $'.join(unset)} not set", file=sys.stderr)
+        return 1
+    try:
+        with admin.cursor() as cursor:
+            made = ensure_database(cursor, db, str(passwords[db.password_secret]))
+            made += ensure_replication_role(cursor, source.role, str(passwords[REPLICATOR_SECRET]))
+        connection = psycopg2.connect("", dbname=source.database)  # the admin, in the database itself
+        with closing(connection), connection, connection.cursor() as cursor:  # one transaction
+            made += prepare_source(cursor, source, db.role)
+    except (CdcSetupError, psycopg2.Error) as error:
+        print(f"postgres-setup: change data capture in {source.database}: {error}".strip(), file=sys.stderr)
+        return 1
+    print(
+        f"postgres-setup: {source.database}: {', '.join(made) or 'ready'} (captured: "
+        f"{', '.join(source.tables)}; publication {source.publication}; replication role {source.role})"
+    )
+    return 0
+
+
+# -- entry point ------------------------------------------------------------------------------------
+def setup_databases(
+    names: Sequence[str],
+    environ: dict[str, str] | os._Environ[str] = os.environ,
+    cdc: CdcSource | None = None,
+) -> int:
+    """Connect as the admin (libpq's ``PG*`` variables) and ensure every named database (and ``cdc``)."""
     import psycopg2
 
     connection = psycopg2.connect("")  # PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE
     connection.autocommit = True  # CREATE DATABASE cannot run in a transaction
-    with closing(connection), connection.cursor() as cursor:
-        for name in names:
-            db = Database(name)
-            password = environ.get(db.password_secret)
-            if not password:
-                print(f"postgres-setup: ${db.password_secret} is not set", file=sys.stderr)
-                return 1
-            made = ensure_database(cursor, db, password)
-            print(f"postgres-setup: {name}: {', '.join(made) or 'exists'} (password in {db.password_secret})")
-    return 0
+    with closing(connection):
+        with connection.cursor() as cursor:
+            for name in names:
+                db = Database(name)
+                password = environ.get(db.password_secret)
+                if not password:
+                    print(f"postgres-setup: ${db.password_secret} is not set", file=sys.stderr)
+                    return 1
+                made = ", ".join(ensure_database(cursor, db, password)) or "exists"
+                print(f"postgres-setup: {name}: {made} (password in {db.password_secret})")
+        return setup_cdc(connection, cdc, environ) if cdc is not None else 0
+
+
+def cdc_source(args: argparse.Namespace) -> CdcSource | None:
+    if args.cdc_database is None:
+        return None
+    return CdcSource(
+        database=args.cdc_database,
+        schema=args.cdc_schema,
+        tables=tuple(t.strip() for t in args.cdc_tables.split(",") if t.strip()),
+        heartbeat=args.cdc_heartbeat,
+        publication=args.cdc_publication,
+        role=args.cdc_role,
+        schema_file=args.cdc_schema_file,
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -200,15 +371,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     init.add_argument("--superuser", required=True)
     init.add_argument("--owner", help="OS user that owns and runs the cluster (created when missing)")
     setup = commands.add_parser("setup", help="ensure databases and their roles (admin in PG* vars)")
-    setup.add_argument("databases", nargs="+")
+    setup.add_argument("databases", nargs="*")
+    cdc = setup.add_argument_group("change data capture (with --cdc-database)")
+    cdc.add_argument("--cdc-database", help="the operational database to ready for Debezium")
+    cdc.add_argument("--cdc-schema", default="public")
+    cdc.add_argument("--cdc-tables", default="", help="captured tables, comma-separated")
+    cdc.add_argument("--cdc-heartbeat", default="dataplat_heartbeat", help="heartbeat table (made here)")
+    cdc.add_argument("--cdc-publication")
+    cdc.add_argument("--cdc-role", help=f"the replication role (password in ${REPLICATOR_SECRET})")
+    cdc.add_argument("--cdc-schema-file", type=Path, help="DDL applied as the database's owner")
     args = parser.parse_args(argv)
+    given = vars(args)
+    if given.get("cdc_database") and not all(given[k] for k in ("cdc_tables", "cdc_publication", "cdc_role")):
+        parser.error("--cdc-database needs --cdc-tables, --cdc-publication and --cdc-role")
     password = os.environ.get(SUPERUSER_SECRET, "")
     if args.command == "init" and not password:
         parser.error(f"${SUPERUSER_SECRET} is not set")
     os.umask(0o077)
     if args.command == "init":
         return init_cluster(args.bin, args.data, args.socket_dir, args.superuser, password, args.owner)
-    return setup_databases(args.databases)
+    return setup_databases(args.databases, cdc=cdc_source(args))
 
 
 if __name__ == "__main__":

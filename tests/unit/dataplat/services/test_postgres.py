@@ -50,7 +50,7 @@ def test_argv_never_holds_a_password(ctx: Context) -> None:
     )  # fmt: skip
     conf = ctx.paths.conf / "postgres" / "postgresql.conf"
     assert specs["postgres"].argv == ("/usr/lib/postgresql/15/bin/postgres", f"--config-file={conf}")
-    assert specs["postgres-setup"].argv == (*MODULE, "setup", "airflow", "metastore", "superset")
+    assert specs["postgres-setup"].argv[:7] == (*MODULE, "setup", "airflow", "metastore", "superset")
     secrets = ctx.paths.secrets_file.read_text()
     for spec in specs.values():
         for line in secrets.splitlines():
