@@ -73,3 +73,11 @@ CREATE TABLE IF NOT EXISTS dataplat_heartbeat (
     id  integer     PRIMARY KEY,
     ts  timestamptz NOT NULL
 );
+
+-- Debezium's signal table (source channel): `dataplat cdc snapshot TABLE` inserts an
+-- execute-snapshot signal here; the connector writes its incremental-snapshot windows here too.
+CREATE TABLE IF NOT EXISTS dataplat_signal (
+    id    varchar(64) PRIMARY KEY,
+    type  varchar(32) NOT NULL,
+    data  text
+);

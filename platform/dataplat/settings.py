@@ -121,6 +121,7 @@ class Cdc(BaseModel):
     schema_name: str = "public"
     tables: tuple[str, ...] = ("condominiums", "residents", "properties", "transactions")
     heartbeat_table: str = "dataplat_heartbeat"  # Debezium's heartbeat.action.query writes here
+    signal_table: str = "dataplat_signal"  # Debezium's signals (`dataplat cdc snapshot` writes here)
     topic_prefix: str = "condo"  # topics <prefix>.<schema>.<table>
     connector: str = "condo-postgres"
     slot: str = "dataplat_condo"

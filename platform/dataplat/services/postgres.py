@@ -84,6 +84,7 @@ def cdc_setup_args(s: Settings) -> tuple[str, ...]:
         "--cdc-schema", cdc.schema_name,
         "--cdc-tables", ",".join(cdc.tables),
         "--cdc-heartbeat", cdc.heartbeat_table,
+        "--cdc-signal", cdc.signal_table,
         "--cdc-publication", cdc.publication,
         "--cdc-role", cdc.replication_role,
         *(("--cdc-schema-file", str(schema_file)) if schema_file else ()),

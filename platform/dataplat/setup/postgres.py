@@ -188,13 +188,14 @@ class CdcSource:
     schema: str
     tables: tuple[str, ...]  # captured, each with a primary key
     heartbeat: str  # written by the connector's heartbeat.action.query, published too
+    signal: str  # Debezium's signal table (incremental snapshots), published too
     publication: str
     role: str  # the replication role
     schema_file: Path | None = None  # DDL applied as the database's owner (idempotent)
 
     @property
     def published(self) -> tuple[str, ...]:
-        return tuple(dict.fromkeys((*self.tables, self.heartbeat)))
+        return tuple(dict.fromkeys((*self.tables, self.heartbeat, self.signal)))
 
 
 class CdcSetupError(Exception):
@@ -202,6 +203,10 @@ class CdcSetupError(Exception):
 
 
 HEARTBEAT_DDL = "CREATE TABLE IF NOT EXISTS {} (id integer PRIMARY KEY, ts timestamptz NOT NULL)"
+# Debezium's signal table layout (id, type, data); the connector writes its snapshot windows here too
+SIGNAL_DDL = (
+    "CREATE TABLE IF NOT EXISTS {} (id varchar(64) PRIMARY KEY, type varchar(32) NOT NULL, data text)"
+)
 KEYS_SQL = """
 SELECT c.relname, EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary)
   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -282,6 +287,8 @@ def prepare_source(cursor: Any, source: CdcSource, owner: str) -> list[str]:
         cursor.execute(source.schema_file.read_text())
     heartbeat = sql.Identifier(source.schema, source.heartbeat)
     cursor.execute(sql.SQL(HEARTBEAT_DDL).format(heartbeat))
+    signal = sql.Identifier(source.schema, source.signal)
+    cursor.execute(sql.SQL(SIGNAL_DDL).format(signal))
     cursor.execute(KEYS_SQL, (source.schema, list(source.published)))
     problem = key_problems(source, dict(cursor.fetchall()))
     if problem is not None:
@@ -292,6 +299,7 @@ def prepare_source(cursor: Any, source: CdcSource, owner: str) -> list[str]:
         ("GRANT USAGE ON SCHEMA {} TO {}", schema),
         ("GRANT SELECT ON TABLE {} TO {}", published),
         ("GRANT INSERT, UPDATE ON TABLE {} TO {}", heartbeat),
+        ("GRANT INSERT ON TABLE {} TO {}", signal),
     ):
         cursor.execute(sql.SQL(statement).format(target, role))
     return ensure_publication(cursor, source)
@@ -355,6 +363,7 @@ def cdc_source(args: argparse.Namespace) -> CdcSource | None:
         schema=args.cdc_schema,
         tables=tuple(t.strip() for t in args.cdc_tables.split(",") if t.strip()),
         heartbeat=args.cdc_heartbeat,
+        signal=args.cdc_signal,
         publication=args.cdc_publication,
         role=args.cdc_role,
         schema_file=args.cdc_schema_file,
@@ -377,6 +386,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     cdc.add_argument("--cdc-schema", default="public")
     cdc.add_argument("--cdc-tables", default="", help="captured tables, comma-separated")
     cdc.add_argument("--cdc-heartbeat", default="dataplat_heartbeat", help="heartbeat table (made here)")
+    cdc.add_argument("--cdc-signal", default="dataplat_signal", help="Debezium's signal table (made here)")
     cdc.add_argument("--cdc-publication")
     cdc.add_argument("--cdc-role", help=f"the replication role (password in ${REPLICATOR_SECRET})")
     cdc.add_argument("--cdc-schema-file", type=Path, help="DDL applied as the database's owner")

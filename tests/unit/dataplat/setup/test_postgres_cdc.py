@@ -21,6 +21,7 @@ SOURCE = setup.CdcSource(
     schema="public",
     tables=("condominiums", "residents", "properties", "transactions"),
     heartbeat="dataplat_heartbeat",
+    signal="dataplat_signal",
     publication="dataplat_condo",
     role="cdc_replicator",
 )
@@ -47,10 +48,10 @@ class ScriptedCursor:
         return self._rows
 
 
-def test_the_heartbeat_is_published_with_the_tables_once() -> None:
-    assert SOURCE.published == (*SOURCE.tables, "dataplat_heartbeat")
-    again = setup.CdcSource("d", "s", ("a", "dataplat_heartbeat"), "dataplat_heartbeat", "p", "r")
-    assert again.published == ("a", "dataplat_heartbeat")
+def test_the_heartbeat_and_signal_tables_are_published_with_the_tables_once() -> None:
+    assert SOURCE.published == (*SOURCE.tables, "dataplat_heartbeat", "dataplat_signal")
+    again = setup.CdcSource("d", "s", ("a", "dataplat_heartbeat"), "dataplat_heartbeat", "sig", "p", "r")
+    assert again.published == ("a", "dataplat_heartbeat", "sig")
 
 
 def test_a_table_without_primary_key_is_named_with_what_to_do() -> None:
@@ -65,6 +66,7 @@ def test_a_table_without_primary_key_is_named_with_what_to_do() -> None:
 
 def test_several_keyless_or_missing_tables_are_all_named() -> None:
     keys = {"condominiums": False, "residents": False, "properties": True, "dataplat_heartbeat": True}
+    keys["dataplat_signal"] = True
     message = setup.key_problems(SOURCE, keys)
     assert message is not None
     assert "tables condominiums, residents have no primary key" in message
@@ -117,7 +119,8 @@ def test_cdc_options_are_complete_or_refused(monkeypatch: pytest.MonkeyPatch) ->
     ]  # fmt: skip
     assert setup.main(argv) == 0
     assert captured[-1] == setup.CdcSource(
-        "condo", "public", ("condominiums", "residents"), "dataplat_heartbeat", "dataplat_condo",
+        "condo", "public", ("condominiums", "residents"), "dataplat_heartbeat", "dataplat_signal",
+        "dataplat_condo",
         "cdc_replicator", SCHEMA_FILE,
     )  # fmt: skip
     assert setup.main(["setup", "airflow"]) == 0 and captured[-1] is None
@@ -135,7 +138,11 @@ def test_the_schema_file_is_idempotent_keyed_and_holds_every_captured_table(sett
     creates = re.findall(r"CREATE (?:TABLE|INDEX)(?! IF NOT EXISTS)", text)
     assert creates == []  # every CREATE is IF NOT EXISTS: a rerun changes nothing
     tables = re.findall(r"CREATE TABLE IF NOT EXISTS (\w+) \((.*?)\n\);", text, re.S)
-    assert {name for name, _ in tables} == {*settings.cdc.tables, settings.cdc.heartbeat_table}
+    assert {name for name, _ in tables} == {
+        *settings.cdc.tables,
+        settings.cdc.heartbeat_table,
+        settings.cdc.signal_table,
+    }
     assert all("PRIMARY KEY" in body for _, body in tables)
     assert "REPLICA IDENTITY FULL" not in text and "DROP " not in text.upper()
 
@@ -153,7 +160,8 @@ def test_setup_readies_the_cdc_source_named_by_settings(settings: Settings) -> N
         "setup", "airflow", "metastore", "superset",
         "--cdc-database", "condo", "--cdc-schema", "public",
         "--cdc-tables", "condominiums,residents,properties,transactions",
-        "--cdc-heartbeat", "dataplat_heartbeat", "--cdc-publication", "dataplat_condo",
+        "--cdc-heartbeat", "dataplat_heartbeat", "--cdc-signal", "dataplat_signal",
+        "--cdc-publication", "dataplat_condo",
         "--cdc-role", "cdc_replicator", "--cdc-schema-file", str(SCHEMA_FILE),
     )  # fmt: skip
     secrets = ctx.paths.secrets_file
