@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import subprocess
 import time
@@ -264,17 +265,33 @@ def generate(ctx: typer.Context) -> None:
 
 def _generate_cdc(args: list[str]) -> int:
     """The CDC workload, connected as the source database's owner role."""
+    from dataplat.cdc_source import source_params
     from dataplat.load.cdc import main
-    from dataplat.paths import paths_for
-    from dataplat.services.postgres import cdc_database, password
+
+    return main(args, source_params(get_settings()))
+
+
+cdc_app = typer.Typer(help="Change data capture: PostgreSQL → Debezium → Kafka → Iceberg.")
+app.add_typer(cdc_app, name="cdc")
+
+
+@cdc_app.command("snapshot")
+def cdc_snapshot(
+    tables: Annotated[list[str] | None, typer.Argument(help="captured tables (default: all)")] = None,
+) -> None:
+    """Ask Debezium for an incremental snapshot (chunked re-read while streaming goes on)."""
+    from dataplat.cdc_source import request_snapshot
 
     settings = get_settings()
-    db = cdc_database(settings)
-    params = {
-        "host": settings.postgres_host, "port": settings.postgres_port, "dbname": db.name,
-        "user": db.role, "password": password(paths_for(settings), db), "connect_timeout": 10,
-    }  # fmt: skip
-    return main(args, params)
+    chosen = list(tables or settings.cdc.tables)
+    try:
+        signal_id = request_snapshot(settings, chosen)
+    except ValueError as error:
+        _fail(DataplatError(str(error)))
+    console.print(
+        f"snapshot of {', '.join(chosen)} requested (signal {signal_id}); "
+        "follow it with `dataplat logs connect` and `dataplat status`"
+    )
 
 
 app.command()(sql)
@@ -326,6 +343,33 @@ def bench_sql(runs: int = 20) -> None:
     from dataplat.load.bench.sql import run_bench
 
     run_bench(get_settings(), runs=runs, console=console)
+
+
+@bench_app.command("cdc")
+def bench_cdc(
+    samples: int = 20,
+    rates: Annotated[str, typer.Option(help="workload steps, ops/s, 0 = unthrottled")] = "100,200,400,0",
+    step_seconds: float = 30.0,
+    bulk_rows: Annotated[int, typer.Option(help="rows COPYed while captured (0: skip)")] = 1_000_000,
+    snapshot: Annotated[bool, typer.Option(help="time an incremental snapshot of transactions")] = True,
+) -> None:
+    """Change → Trino freshness (vs Debezium's hop to Kafka), sustained rate, bulk load, snapshot."""
+    from dataplat.load.bench.cdc import report_table, run
+    from dataplat.load.bench.report import save_report
+
+    settings = get_settings()
+    figures = run(
+        settings,
+        samples=samples,
+        rates=[float(rate) for rate in rates.split(",") if rate.strip()],
+        step_s=step_seconds,
+        bulk_rows=bulk_rows,
+        with_snapshot=snapshot,
+        console=console,
+    )
+    console.print(report_table(figures))
+    path = save_report(settings, "cdc", dataclasses.asdict(figures))
+    console.print(f"saved {path}")
 
 
 backfill_app = typer.Typer(
