@@ -169,6 +169,9 @@ def metastore_files(settings: Settings) -> dict[str, str]:
     return files
 
 
+NATIVE_ONLY_CATALOG = "catalog/postgresql.properties"
+
+
 def trino_files(settings: Settings) -> dict[str, str]:
     ctx = container_context(settings, HOSTS["trino"])  # plugin.dir: the image's /usr/lib/trino/plugin
     files = _templates(
@@ -179,7 +182,9 @@ def trino_files(settings: Settings) -> dict[str, str]:
             "trino/core-site.xml": "metastore/core-site.xml",  # hive.config.resources
         },
     )
-    files.update({f"trino/{name}": text for name, text in trino_service.catalog_texts(ctx).items()})
+    catalogs = trino_service.catalog_texts(ctx)
+    catalogs.pop(NATIVE_ONLY_CATALOG, None)  # compose has no PostgreSQL (nor change data capture) yet
+    files.update({f"trino/{name}": text for name, text in catalogs.items()})
     heap = settings.heaps.trino
     jvm = (f"-Xmx{heap}m", f"-Xms{min(heap, 256)}m", *trino_service.JVM_FLAGS)
     files["trino/jvm.config"] = "\n".join(jvm) + "\n"

@@ -11,6 +11,8 @@ from dataplat.paths import Paths, pyspark_home
 from dataplat.settings import REPO_ROOT
 
 JVM_POM = REPO_ROOT / "platform" / "jvm" / "pom.xml"
+# Central only: other repositories (named by dependencies' POMs) are blocked, see the file's header
+MAVEN_SETTINGS = JVM_POM.parent / "settings.xml"
 STAMP = ".installed-from"
 
 
@@ -38,6 +40,9 @@ def install_jvm(paths: Paths, *, force: bool = False, java_home: Path | None = N
         "mvn",
         "-B",
         "-q",
+        # as the global settings: a developer's ~/.m2/settings.xml (a company mirror, a proxy) still applies
+        "-gs",
+        str(MAVEN_SETTINGS),
         "-f",
         str(JVM_POM),
         f"-Ddist.root={paths.dist}",

@@ -15,10 +15,12 @@ MODULES = (
     "registry",
     "metastore",
     "trino",
+    "connect",
     "airflow",
     "ingest",
     "source_api",
     "streaming",
+    "cdc",
     "sqlpad",
     "superset",
 )

@@ -12,6 +12,7 @@ import httpx
 from dataplat.jvm import java_command
 from dataplat.probes import callable_probe
 from dataplat.render import render_texts, template_names
+from dataplat.services import postgres
 from dataplat.spec import Condition, ConfigFile, Context, Probe, ServiceSpec
 
 MAIN = "io.trino.server.TrinoServer"
@@ -98,6 +99,8 @@ def specs(ctx: Context) -> list[ServiceSpec]:
             name="trino",
             argv=argv,
             probe=trino_probe(f"http://{s.bind_host}:{s.ports.trino}"),
+            # catalog/trino/postgresql.properties: the operational database's owner, as ${ENV:...}
+            env={"POSTGRES_CONDO_PASSWORD": postgres.password(paths, postgres.cdc_database(s))},
             cwd=paths.data / "trino",
             ports={"http": s.ports.trino},
             depends_on=depends,

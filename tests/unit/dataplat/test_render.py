@@ -26,6 +26,7 @@ def test_both_roots_are_listed() -> None:
         "catalog/trino/iceberg.properties",
         "catalog/trino/kafka.properties",
         "catalog/trino/kafka_dlq.properties",
+        "catalog/trino/postgresql.properties",
     ]
     assert template_names("hdfs") == ["hdfs/core-site.xml", "hdfs/hdfs-site.xml", "hdfs/log4j.properties"]
     assert template_names("catalog", ".properties") == []  # only files directly in the folder

@@ -58,6 +58,7 @@ def test_configs_include_the_catalogs(ctx: Context) -> None:
         "catalog/iceberg.properties": "catalog/trino/iceberg.properties",
         "catalog/kafka.properties": "catalog/trino/kafka.properties",
         "catalog/kafka_dlq.properties": "catalog/trino/kafka_dlq.properties",
+        "catalog/postgresql.properties": "catalog/trino/postgresql.properties",
         "kafka/appclickstream_dlq.json": "catalog/kafka/appclickstream_dlq.json",
     }
     texts = {name: render_text(template, ctx) for name, template in targets.items()}
@@ -84,6 +85,7 @@ def test_catalog_texts_for_compose(ctx: Context) -> None:
         "catalog/iceberg.properties",
         "catalog/kafka.properties",
         "catalog/kafka_dlq.properties",
+        "catalog/postgresql.properties",
         "kafka/appclickstream_dlq.json",
     ]
     assert f"hive.config.resources={ctx.paths.conf}/trino/core-site.xml\n" in texts["catalog/hive.properties"]
