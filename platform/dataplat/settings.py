@@ -131,7 +131,8 @@ class Cdc(BaseModel):
     trusted_namespace: str = "trusted"  # iceberg.trusted.<database>_<table>
     dead_letter_table: str = "cdc_dead_letters"  # in raw_namespace
     trigger_s: float = 2.0  # micro-batch interval of the CDC app
-    snapshot_retention_hours: int = 24  # how far back Iceberg time travel reaches
+    # how far back Iceberg time travel reaches (each kept snapshot grows the table's metadata file)
+    snapshot_retention_hours: int = 6
     maintenance_interval_min: int = 30  # compaction + snapshot expiry, run by the app itself
 
 

@@ -50,7 +50,7 @@ def test_app_args_carry_the_endpoints_and_the_cdc_names(tmp_path: Path) -> None:
         "--dead-letter-table": ["cdc_dead_letters"],
         "--checkpoint": ["hdfs://127.0.0.1:8020/lake/_checkpoints/cdc"],
         "--trigger-seconds": ["2.0"],
-        "--snapshot-retention-hours": ["24"],
+        "--snapshot-retention-hours": ["6"],
         "--maintenance-interval-min": ["30"],
         "--starting-offsets": ["earliest"],
     }

@@ -124,8 +124,9 @@ def test_the_repository_connector_follows_the_cdc_settings(settings: Settings) -
     assert config["connector.class"] == "io.debezium.connector.postgresql.PostgresConnector"
     assert (config["slot.name"], config["publication.name"]) == (cdc.slot, cdc.publication)
     assert config["topic.prefix"] == cdc.topic_prefix
-    captured = [f"{cdc.schema_name}.{table}" for table in (*cdc.tables, cdc.signal_table)]
-    assert config["table.include.list"].split(",") == captured  # the signal table must be captured too
+    # the heartbeat table's events measure lag while the tables are idle; the signal table must be captured
+    captured = [f"{cdc.schema_name}.{t}" for t in (*cdc.tables, cdc.heartbeat_table, cdc.signal_table)]
+    assert config["table.include.list"].split(",") == captured
     assert config["signal.data.collection"] == f"{cdc.schema_name}.{cdc.signal_table}"
     assert config["plugin.name"] == "pgoutput" and config["publication.autocreate.mode"] == "disabled"
     assert f"INTO {cdc.schema_name}.{cdc.heartbeat_table} " in config["heartbeat.action.query"]
