@@ -85,6 +85,8 @@ def specs(ctx: Context) -> list[ServiceSpec]:
         "--name", "cdc",
         "--conf", "spark.ui.enabled=false",  # the heartbeat is the probe: no port to hand out
         "--conf", f"spark.driver.memory={s.heaps.cdc_driver}m",
+        # micro-batches of a few hundred changes: two shuffle tasks (one per core), not the default 8
+        "--conf", "spark.sql.shuffle.partitions=2",
         str(APP),
         *app_args(ctx),
         "--heartbeat", str(beat),
