@@ -271,29 +271,6 @@ def _generate_cdc(args: list[str]) -> int:
     return main(args, source_params(get_settings()))
 
 
-cdc_app = typer.Typer(help="Change data capture: PostgreSQL → Debezium → Kafka → Iceberg.")
-app.add_typer(cdc_app, name="cdc")
-
-
-@cdc_app.command("snapshot")
-def cdc_snapshot(
-    tables: Annotated[list[str] | None, typer.Argument(help="captured tables (default: all)")] = None,
-) -> None:
-    """Ask Debezium for an incremental snapshot (chunked re-read while streaming goes on)."""
-    from dataplat.cdc_source import request_snapshot
-
-    settings = get_settings()
-    chosen = list(tables or settings.cdc.tables)
-    try:
-        signal_id = request_snapshot(settings, chosen)
-    except ValueError as error:
-        _fail(DataplatError(str(error)))
-    console.print(
-        f"snapshot of {', '.join(chosen)} requested (signal {signal_id}); "
-        "follow it with `dataplat logs connect` and `dataplat status`"
-    )
-
-
 app.command()(sql)
 
 bench_app = typer.Typer(help="Benchmarks against the running stack (figures printed and saved as JSON).")
@@ -351,9 +328,8 @@ def bench_cdc(
     rates: Annotated[str, typer.Option(help="workload steps, ops/s, 0 = unthrottled")] = "100,200,400,0",
     step_seconds: float = 30.0,
     bulk_rows: Annotated[int, typer.Option(help="rows COPYed while captured (0: skip)")] = 1_000_000,
-    snapshot: Annotated[bool, typer.Option(help="time an incremental snapshot of transactions")] = True,
 ) -> None:
-    """Change → Trino freshness (vs Debezium's hop to Kafka), sustained rate, bulk load, snapshot."""
+    """Change → Trino freshness (vs Debezium's hop to Kafka), sustained rate, bulk load."""
     from dataplat.load.bench.cdc import report_table, run
     from dataplat.load.bench.report import save_report
 
@@ -364,7 +340,6 @@ def bench_cdc(
         rates=[float(rate) for rate in rates.split(",") if rate.strip()],
         step_s=step_seconds,
         bulk_rows=bulk_rows,
-        with_snapshot=snapshot,
         console=console,
     )
     console.print(report_table(figures))

@@ -7,8 +7,6 @@
   catch-up time (workload end → marker visible in Trino) says whether the pipeline kept up.
 - **bulk**: ``n`` rows COPYed into ``transactions`` while captured (streamed as inserts); the time until
   the lake holds as many rows as PostgreSQL, end to end, against the COPY alone (the baseline).
-- **snapshot**: an incremental snapshot (Debezium signal) of ``transactions``; the time until every row
-  was re-read into the raw table.
 """
 
 # ruff: noqa: S608 - queries on the platform's own table names, markers generated here
@@ -29,7 +27,7 @@ from rich.console import Console
 from rich.table import Table
 
 from dataplat import sql_shell
-from dataplat.cdc_source import request_snapshot, source_params
+from dataplat.cdc_source import source_params
 from dataplat.settings import Settings
 
 KEPT_UP_S = 15.0  # catch-up after a workload step within this: the pipeline kept up
@@ -134,7 +132,6 @@ class Figures:
     freshness: dict[str, Any] = field(default_factory=dict)
     rates: list[dict[str, Any]] = field(default_factory=list)
     bulk: dict[str, Any] = field(default_factory=dict)
-    snapshot: dict[str, Any] = field(default_factory=dict)
 
 
 def freshness(settings: Settings, samples: int, console: Console) -> dict[str, Any]:
@@ -213,23 +210,6 @@ def bulk(settings: Settings, rows: int, console: Console) -> dict[str, Any]:
     }
 
 
-def snapshot(settings: Settings, console: Console) -> dict[str, Any]:
-    lake, source = Lake(settings), Source(settings)
-    rows = int(source.one("SELECT count(*) FROM transactions"))
-    raw = lake.raw.format("transactions")
-    since = lake.scalar("SELECT CAST(current_timestamp AS timestamp(6))")
-    start = time.monotonic()
-    request_snapshot(settings, ["transactions"])
-    query = f"SELECT count(*) FROM {raw} WHERE op = 'r' AND landed_at >= TIMESTAMP '{since}'"
-    seconds = lake.wait(lambda: int(lake.scalar(query)) >= rows, timeout_s=3600)
-    console.print(f"  snapshot of {rows} rows: {seconds} s", highlight=False)
-    return {
-        "rows": rows,
-        "seconds": None if seconds is None else round(time.monotonic() - start, 1),
-        "rows_per_s": None if seconds is None else round(rows / seconds),
-    }
-
-
 def report_table(figures: Figures) -> Table:
     table = Table(title="change data capture: PostgreSQL → lake")
     table.add_column("what")
@@ -258,11 +238,6 @@ def report_table(figures: Figures) -> Table:
             f"{b['end_to_end_s']} s end to end ({b['end_to_end_rows_per_s']} rows/s); "
             f"COPY alone {b['copy_s']} s (x{b['lake_vs_copy']})",
         )
-    s = figures.snapshot
-    if s:
-        table.add_row(
-            f"incremental snapshot {s['rows']:,} rows", f"{s['seconds']} s ({s['rows_per_s']} rows/s)"
-        )
     return table
 
 
@@ -273,7 +248,6 @@ def run(
     rates: list[float],
     step_s: float,
     bulk_rows: int,
-    with_snapshot: bool,
     console: Console,
 ) -> Figures:
     figures = Figures()
@@ -287,7 +261,4 @@ def run(
     if bulk_rows:
         console.rule(f"bulk load of {bulk_rows:,} rows")
         figures.bulk = bulk(settings, bulk_rows, console)
-    if with_snapshot:
-        console.rule("incremental snapshot of transactions")
-        figures.snapshot = snapshot(settings, console)
     return figures
