@@ -58,7 +58,7 @@ class Heaps(BaseModel):
     trino: int = 1536
     spark_driver: int = 1024
     connect: int = 384
-    cdc_driver: int = 768  # the change-data-capture Spark app's driver (local mode)
+    cdc_driver: int = 512  # the CDC Spark app's driver (local mode, micro-batches ≤ 50,000 changes)
 
 
 class External(BaseModel):

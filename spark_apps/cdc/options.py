@@ -76,7 +76,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--max-offsets-per-trigger",
         type=int,
-        default=200_000,
+        default=50_000,
         help="a micro-batch's size limit: a big snapshot streams through in bounded batches",
     )
     parser.add_argument(

@@ -24,7 +24,7 @@ def test_defaults_are_the_apps_own() -> None:
         "iceberg",
         "condo",
         2.0,
-        200_000,
+        50_000,
     )
     assert options.topics(args) == {
         "condo.public.residents": "residents",
