@@ -24,6 +24,7 @@ import psutil
 from rich.console import Console
 
 from dataplat import demo
+from dataplat.cdc_status import heartbeat_file as cdc_heartbeat_file
 from dataplat.runtime import Stack, log_tail
 from dataplat.services.airflow import HEALTH_PATH
 from dataplat.services.streaming import heartbeat_file
@@ -90,6 +91,14 @@ def _streaming_heartbeat(stack: Stack, since: float) -> str | None:
     return None if ts > since else "no streaming heartbeat since the kill yet"
 
 
+def _cdc_restarted(stack: Stack, since: float) -> str | None:
+    """The CDC app's heartbeat comes from a process started after the kill (the probe accepts a
+    heartbeat up to 30 s old, which the killed app leaves behind)."""
+    path = cdc_heartbeat_file(stack.paths)
+    started = float(json.loads(path.read_text()).get("started_at", 0.0)) if path.exists() else 0.0
+    return None if started > since else "no CDC app started since the kill yet"
+
+
 def _datanode_registered(stack: Stack, since: float) -> str | None:
     """The new DataNode's block pool actor is RUNNING, i.e. registered with the NameNode (the
     probe counts live DataNodes, and the NameNode counts a dead one live for ~10 minutes)."""
@@ -106,6 +115,7 @@ FRESH_EVIDENCE: dict[str, Callable[[Stack, float], str | None]] = {
     "airflow-dag-processor": _airflow_heartbeat("dag_processor"),
     "airflow-triggerer": _airflow_heartbeat("triggerer"),
     "streaming": _streaming_heartbeat,
+    "cdc": _cdc_restarted,
     "datanode": _datanode_registered,
 }
 

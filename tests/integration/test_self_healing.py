@@ -37,6 +37,8 @@ BUDGET_S: dict[str, float] = {
     "airflow-scheduler": 120,
     "airflow-api": 120,
     "streaming": 300,
+    "cdc": 300,
+    "connect": 120,
     "trino": 240,
     "metastore": 180,
     "registry": 60,
