@@ -397,11 +397,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     password = os.environ.get(SUPERUSER_SECRET, "")
     if args.command == "init" and not password:
         parser.error(f"${SUPERUSER_SECRET} is not set")
-    os.umask(0o077)
     if args.command == "init":
         return init_cluster(args.bin, args.data, args.socket_dir, args.superuser, password, args.owner)
     return setup_databases(args.databases, cdc=cdc_source(args))
 
 
 if __name__ == "__main__":
+    os.umask(0o077)  # files it writes (initdb's password file) are private; not in main(): tests call it
     sys.exit(main())

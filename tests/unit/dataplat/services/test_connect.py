@@ -101,7 +101,11 @@ def test_worker_properties(ctx: Context) -> None:
     assert props["config.providers"] == "env"
     assert props["config.providers.env.class"].endswith(".EnvVarConfigProvider")
     assert props["key.converter"] == props["value.converter"] == "org.apache.kafka.connect.json.JsonConverter"
-    assert not [key for key in props if key.startswith(("producer.", "consumer.", "admin.", "security."))]
+    # connectors' producers batch and compress; no client security property without [kafka_client]
+    tuning = {"producer.linger.ms": "20", "producer.batch.size": "524288", "producer.compression.type": "lz4"}
+    assert {key: props[key] for key in tuning} == tuning
+    clients = [key for key in props if key.startswith(("producer.", "consumer.", "admin.", "security."))]
+    assert sorted(clients) == sorted(tuning)
 
 
 def test_kafka_client_properties_reach_every_client(make_context: MakeContext) -> None:

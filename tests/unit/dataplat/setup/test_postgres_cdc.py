@@ -3,6 +3,7 @@ statements, and what the spec renders from settings."""
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -117,7 +118,10 @@ def test_cdc_options_are_complete_or_refused(monkeypatch: pytest.MonkeyPatch) ->
         "--cdc-publication", "dataplat_condo", "--cdc-role", "cdc_replicator",
         "--cdc-schema-file", str(SCHEMA_FILE),
     ]  # fmt: skip
+    umask = os.umask(0o022)
+    os.umask(umask)
     assert setup.main(argv) == 0
+    assert os.umask(umask) == umask  # main() leaves the process's umask alone (the test run goes on)
     assert captured[-1] == setup.CdcSource(
         "condo", "public", ("condominiums", "residents"), "dataplat_heartbeat", "dataplat_signal",
         "dataplat_condo",
