@@ -79,6 +79,13 @@ def main(argv: list[str]) -> int:
         )
         return 2
     layout = options.layout(args)
+    ours = [*(name for t in args.tables for name in (layout.raw(t), layout.trusted(t))), layout.dead_letters]
+    for table in lake.forget_lost_tables(spark, args.catalog, ours):
+        log.warning(
+            "%s: its metadata file is gone from the lake (a metastore restored without the lake's files?);"
+            " unregistered, made anew from the change events",
+            table,
+        )
     for statement in lake.setup_ddl(layout, args.tables):
         spark.sql(statement)
 

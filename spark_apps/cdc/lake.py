@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
 
@@ -255,3 +256,30 @@ def evolve_ddl(
     statements += [f"ALTER TABLE {table} ALTER COLUMN {q(name)} TYPE {kind}" for name, kind in widen]
     statements.append(f"ALTER TABLE {table} SET TBLPROPERTIES ({_properties(state.schema_properties())})")
     return statements
+
+
+def forget_lost_tables(spark: SparkSession, catalog: str, tables: Iterable[str]) -> list[str]:
+    """Unregister tables whose current metadata file is gone from the lake; returns their names.
+
+    That is a metastore restored (``dataplat restore``) onto a lake without the tables' files: every
+    read of such a table fails, so the app would fail forever. Their catalog entries are dropped
+    without touching files (Iceberg's ``dropTable(purge=false)`` reads no metadata) and the app makes
+    the tables anew from the change events it reads.
+    """
+    from py4j.protocol import Py4JJavaError
+
+    jvm: Any = spark._jvm
+    manager = spark._jsparkSession.sessionState().catalogManager()  # type: ignore[attr-defined]
+    iceberg = manager.catalog(catalog).icebergCatalog()
+    lost = []
+    for table in tables:
+        identifier = jvm.org.apache.iceberg.catalog.TableIdentifier.parse(table.split(".", 1)[1])
+        try:
+            iceberg.loadTable(identifier)
+        except Py4JJavaError as error:
+            kind = error.java_exception.getClass().getName()
+            if kind != "org.apache.iceberg.exceptions.NotFoundException":
+                continue  # NoSuchTableException: not made yet; anything else shows up where it is used
+            iceberg.dropTable(identifier, False)
+            lost.append(table)
+    return lost
