@@ -12,7 +12,7 @@ from contextlib import closing
 from typing import Any
 
 from dataplat import sql_shell
-from dataplat.services import postgres
+from dataplat.cdc_source import source_params
 from dataplat.settings import Settings
 
 USER = "it-cdc"
@@ -23,17 +23,7 @@ def condo(settings: Settings) -> Any:
     """psycopg2 connection to the operational database as its owner (autocommit)."""
     import psycopg2
 
-    from dataplat.paths import paths_for
-
-    db = postgres.cdc_database(settings)
-    connection = psycopg2.connect(
-        host=settings.postgres_host,
-        port=settings.postgres_port,
-        user=db.role,
-        password=postgres.password(paths_for(settings), db),
-        dbname=db.name,
-        connect_timeout=5,
-    )
+    connection = psycopg2.connect(**source_params(settings))
     connection.autocommit = True
     return connection
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from dataplat.cdc_status import heartbeat_file
 from dataplat.probes import callable_probe
-from dataplat.services.streaming import submit_env
+from dataplat.services.streaming import native_dependency, submit_env
 from dataplat.settings import REPO_ROOT, Settings
 from dataplat.spark_conf import ICEBERG_CATALOG, spark_conf_dir
 from dataplat.spec import Condition, Context, Probe, ServiceSpec
@@ -116,12 +116,6 @@ def specs(ctx: Context) -> list[ServiceSpec]:
 
 
 def _native(s: Settings, name: str) -> bool:
-    """Depend on a service only when the platform runs it (not pointed at an external one)."""
-    external = s.external
-    return {
-        "kafka": external.kafka_bootstrap is None,
-        "kafka-topics": True,  # creates the topics on whichever Kafka is configured
-        "metastore": external.metastore_uri is None,
-        "hdfs-init": external.hdfs_uri is None,
-        CONNECT_SETUP: True,  # applies the connector to the native worker or to external.connect_url
-    }[name]
+    """As the streaming app; ``connect-setup`` always (it applies the connector to the native worker or
+    to ``external.connect_url``)."""
+    return name == CONNECT_SETUP or native_dependency(s, name)

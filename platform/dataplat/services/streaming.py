@@ -92,7 +92,7 @@ def specs(ctx: Context) -> list[ServiceSpec]:
             probe=heartbeat_probe(beat),
             env=submit_env(ctx),
             cwd=ctx.paths.data / "streaming",
-            depends_on={name: cond for name, cond in depends.items() if _native(ctx, name)},
+            depends_on={name: cond for name, cond in depends.items() if native_dependency(s, name)},
             setup=(spark_conf_dir,),
             stop_timeout_s=30,
             start_timeout_s=300.0,
@@ -102,9 +102,9 @@ def specs(ctx: Context) -> list[ServiceSpec]:
     ]
 
 
-def _native(ctx: Context, name: str) -> bool:
+def native_dependency(s: Settings, name: str) -> bool:
     """Depend on a service only when the platform runs it (not pointed at an external one)."""
-    external = ctx.settings.external
+    external = s.external
     return {
         "kafka": external.kafka_bootstrap is None,
         "kafka-topics": True,  # creates the topics on whichever Kafka is configured
