@@ -32,7 +32,7 @@ from dataplat.settings import Settings
 
 DAG_ID = "insights"
 DB = "it_backfill_cancel"
-FIRST, LAST = dt.date(2026, 10, 1), dt.date(2026, 10, 2)  # days no other test runs
+FIRST, LAST = dt.date(2026, 9, 21), dt.date(2026, 9, 22)  # days no other test runs (concurrency: October)
 CONF = {"count": 10, "seed": 3, "database": DB, "raw_root": f"/lake/raw/{DB}/insights"}
 
 

@@ -187,7 +187,7 @@ def test_dataplat_generate_cdc_connects_as_the_source_databases_owner(
         return 0
 
     monkeypatch.setattr(cdc, "main", fake_main)
-    monkeypatch.setattr("dataplat.services.postgres.password", lambda paths, db: "secret-of-" + db.role)
+    monkeypatch.setattr("dataplat.cdc_source.password", lambda paths, db: "secret-of-" + db.role)
     result = CliRunner().invoke(cli.app, ["generate", "cdc", "--rate", "5", "--duration", "2"])
     assert result.exit_code == 0, result.output
     [(argv, params)] = calls
