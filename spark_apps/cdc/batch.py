@@ -33,6 +33,7 @@ class Group:
     table: str | None
     ok: bool
     events: int
+    unplaced: int = 0  # incremental snapshot reads without an LSN (see envelope.place_reads)
     schema_id: int | None = None
     key_schema_id: int | None = None
     min_lsn: int | None = None
@@ -51,6 +52,7 @@ class Group:
             table=row["table_name"],
             ok=bool(row["ok"]),
             events=int(row["events"]),
+            unplaced=int(row["unplaced"]),
             schema_id=row["schema_id"],
             key_schema_id=row["key_schema_id"],
             min_lsn=row["min_lsn"],
@@ -142,6 +144,8 @@ class CdcBatch:
         )
         self.on_step = on_step or (lambda batch_id, step: None)
         self.states: dict[str, lake.TrustedState] = {}
+        # (topic, partition) -> (the offset after the last batch's, the largest LSN up to it)
+        self.positions: dict[tuple[str, int], tuple[int, int]] = {}
         self.pool = ThreadPoolExecutor(
             max(1, min(parallelism, len(self.tables))), thread_name_prefix="cdc-table"
         )
@@ -159,6 +163,11 @@ class CdcBatch:
         try:
             groups = [Group.of(row) for row in envelope.stats(parsed).collect()]
             lap("parse")
+            if any(g.ok and g.unplaced for g in groups):
+                parsed = self._place_reads(spark, parsed)
+                cached.append(parsed)
+                groups = [Group.of(row) for row in envelope.stats(parsed).collect()]
+                lap("place_reads")
             for group in groups:
                 if group.table is not None:
                     report.events[group.table] = report.events.get(group.table, 0) + group.events
@@ -189,6 +198,44 @@ class CdcBatch:
             for frame in cached:
                 frame.unpersist()
         return report
+
+    def _place_reads(self, spark: SparkSession, parsed: DataFrame) -> DataFrame:
+        """The batch with its incremental snapshot reads placed (:func:`envelope.place_reads`), cached.
+
+        The largest LSN before the batch in a partition is remembered from the previous batch when
+        this one follows it, otherwise (a restart, a batch run again) read from the raw table.
+        """
+        before: dict[tuple[str, int], int] = {}
+        spots = envelope.partitions(parsed).collect()
+        for spot in spots:
+            where = (spot["kafka_topic"], int(spot["kafka_partition"]))
+            remembered = self.positions.get(where)
+            if remembered and remembered[0] == spot["first_offset"]:
+                before[where] = remembered[1]
+            else:
+                before[where] = self._raw_position(spark, *where, int(spot["first_offset"]))
+        for spot in spots:
+            where = (spot["kafka_topic"], int(spot["kafka_partition"]))
+            newest = max(before[where], int(spot["max_lsn"] or 0))
+            self.positions[where] = (int(spot["last_offset"]) + 1, newest)
+        return envelope.place_reads(parsed, before).persist()
+
+    def _raw_position(self, spark: SparkSession, topic: str, partition: int, offset: int) -> int:
+        """The largest LSN the raw table holds from ``topic``'s ``partition`` before ``offset`` (0: none)."""
+        table = self.topics.get(topic)
+        if table not in self.tables:
+            return 0
+        found = (
+            spark.table(self.layout.raw(table))
+            .where(
+                (F.col("kafka_topic") == topic)
+                & (F.col("kafka_partition") == partition)
+                & (F.col("kafka_offset") < offset)
+            )
+            .agg(F.max("lsn"))
+            .collect()[0][0]
+        )
+        return int(found or 0)
 
     def _table(
         self,

@@ -8,13 +8,19 @@ keeps an object's text for a string field): they are typed later, per schema (:m
 
 A record that is not such an event gets a reason in ``error`` (and goes to the dead letters); its
 value text is kept (``bad_value``) only then, so the cached batch stays small.
+
+An incremental snapshot's reads (``source.snapshot`` "incremental") come without an LSN: Debezium
+emits a chunk's rows when its window closes, after every change streamed before them (a key changed
+inside the window is left out of the chunk). :func:`place_reads` gives such a read the largest LSN
+of the records before it in its topic partition: no smaller than any change of its key before it,
+and a streamed change after it still wins, as over any snapshot read (see :mod:`changes`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-from pyspark.sql import Column, DataFrame
+from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
 ENVELOPE = (
@@ -26,6 +32,7 @@ KEY = "schema string, payload string, _corrupt string"
 PERMISSIVE = {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": "_corrupt"}
 OPS = ("c", "u", "d", "r")
 SNAPSHOT_OP = "r"
+INCREMENTAL = "incremental"  # source.snapshot of an incremental snapshot's read
 NO_PRIMARY_KEY = "table has no primary key; add one"
 REASON_CHARS = 500  # a value quoted in a reason is cut there
 
@@ -84,13 +91,14 @@ def _error(value: Column, event: Column, key_text: Column, key: Column) -> Colum
     """Why a record is not a change event the lake can take (NULL: it is)."""
     payload = event["payload"]
     op, lsn = payload["op"], payload["source"]["lsn"]
+    incremental_read = (op == SNAPSHOT_OP) & (payload["source"]["snapshot"] == INCREMENTAL)
     return (
         F.when(value.isNull(), F.lit("empty value (a tombstone?)"))
         .when(event.isNull() | event["_corrupt"].isNotNull(), F.lit("value is not JSON"))
         .when(payload.isNull(), F.lit("value has no payload: not a change event with its schema"))
         .when(event["schema"].isNull(), F.lit("value has no schema (JsonConverter schemas.enable=false?)"))
         .when(op.isNull() | ~op.isin(*OPS), F.concat(F.lit("unsupported op "), F.coalesce(op, F.lit("null"))))
-        .when(lsn.isNull(), F.lit("no source.lsn"))
+        .when(lsn.isNull() & ~F.coalesce(incremental_read, F.lit(False)), F.lit("no source.lsn"))
         .when((op != "d") & payload["after"].isNull(), F.lit("no after image"))
         .when(
             key_text.isNull() | (F.trim(key_text) == "null") | (key.isNotNull() & key["payload"].isNull()),
@@ -110,6 +118,7 @@ def stats(parsed: DataFrame) -> DataFrame:
         "table_name", "schema_id", "key_schema_id", F.col("error").isNull().alias("ok")
     ).agg(
         F.count(F.lit(1)).alias("events"),
+        F.count_if(F.col("lsn").isNull()).alias("unplaced"),
         F.min("lsn").alias("min_lsn"),
         F.max("lsn").alias("max_lsn"),
         F.max(F.struct("phase", "lsn")).alias("newest"),
@@ -118,6 +127,43 @@ def stats(parsed: DataFrame) -> DataFrame:
         F.max("kafka_offset").alias("max_offset"),
         F.any_value("schema").alias("schema"),
         F.any_value("key_schema").alias("key_schema"),
+    )
+
+
+def partitions(parsed: DataFrame) -> DataFrame:
+    """One row per Kafka (topic, partition) of the good events: first and last offset, largest LSN."""
+    return (
+        parsed.where(F.col("error").isNull())
+        .groupBy("kafka_topic", "kafka_partition")
+        .agg(
+            F.min("kafka_offset").alias("first_offset"),
+            F.max("kafka_offset").alias("last_offset"),
+            F.max("lsn").alias("max_lsn"),
+        )
+    )
+
+
+def place_reads(parsed: DataFrame, before: Mapping[tuple[str, int], int]) -> DataFrame:
+    """Incremental snapshot reads (no LSN) get the largest LSN of the records before them.
+
+    "Before" is earlier in the same topic partition: this batch's records by offset, then
+    ``before[(topic, partition)]`` (the largest LSN before the batch; 0 when none is known).
+    """
+    earlier = Window.partitionBy("kafka_topic", "kafka_partition").orderBy("kafka_offset")
+    in_batch = F.max("lsn").over(earlier.rowsBetween(Window.unboundedPreceding, -1))
+    known = F.create_map(
+        *[
+            F.lit(part)
+            for (topic, part_no), lsn in sorted(before.items())
+            for part in (f"{topic}:{part_no}", lsn)
+        ]
+    )
+    spot = F.concat_ws(":", F.col("kafka_topic"), F.col("kafka_partition").cast("string"))
+    start = F.coalesce(F.element_at(known, spot), F.lit(0)) if before else F.lit(0)
+    unplaced = (F.col("op") == SNAPSHOT_OP) & (F.col("snapshot") == INCREMENTAL) & F.col("lsn").isNull()
+    placed = F.greatest(in_batch, start.cast("bigint"))
+    return parsed.withColumn(
+        "lsn", F.when(unplaced & F.col("error").isNull(), placed).otherwise(F.col("lsn"))
     )
 
 

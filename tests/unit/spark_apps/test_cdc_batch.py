@@ -27,7 +27,7 @@ from spark_apps.cdc.lake import Layout, setup_ddl
 from spark_apps.cdc.schema import PLACEHOLDER, Field, convert
 
 LAYOUT = Layout("iceberg", "raw", "trusted", "condo", "cdc_dead_letters")
-TABLES = ("residents", "properties", "ledger", "units")
+TABLES = ("residents", "properties", "ledger", "units", "repairs")
 NUMERIC = {
     "__debezium.source.column.type": "NUMERIC",
     "__debezium.source.column.length": "8",
@@ -65,7 +65,14 @@ def key_json(table: str, ident: int) -> str:
     return json.dumps({"schema": schema, "payload": {"id": ident}})
 
 
-def value_json(table: str, op: str, lsn: int, after: dict[str, Any] | None, columns: list[Column]) -> str:
+def value_json(
+    table: str,
+    op: str,
+    lsn: int | None,
+    after: dict[str, Any] | None,
+    columns: list[Column],
+    snapshot: str | None = None,
+) -> str:
     row = {
         "type": "struct",
         "optional": True,
@@ -97,10 +104,10 @@ def value_json(table: str, op: str, lsn: int, after: dict[str, Any] | None, colu
         "ts_ms": TS,
         "source": {
             "lsn": lsn,
-            "txId": lsn // 10,
+            "txId": None if lsn is None else lsn // 10,
             "ts_ms": TS,
             "ts_us": TS * 1000,
-            "snapshot": "true" if op == "r" else "false",
+            "snapshot": snapshot or ("true" if op == "r" else "false"),
             "table": table,
         },
     }
@@ -124,6 +131,11 @@ Record = tuple[str, str | None, str | None]  # table, key, value
 
 def change(table: str, op: str, lsn: int, row: dict[str, Any], columns: list[Column] = COLUMNS) -> Record:
     return table, key_json(table, row["id"]), value_json(table, op, lsn, row, columns)
+
+
+def incremental_read(table: str, row: dict[str, Any]) -> Record:
+    """An incremental snapshot's read as Debezium 3.6 sends it: snapshot "incremental", no LSN."""
+    return table, key_json(table, row["id"]), value_json(table, "r", None, row, COLUMNS, "incremental")
 
 
 class Feed:
@@ -380,3 +392,32 @@ def test_values_convert_from_their_json_text(spark: SparkSession) -> None:
     row = frame.select(*[convert(F.col("text"), f).alias(f"c{i}") for i, (f, _, _) in enumerate(cases)])
     got = [r[f"c{i}"] for i, r in enumerate(row.collect())]
     assert got == [expected for _, _, expected in cases]
+
+
+def test_incremental_snapshot_reads_without_an_lsn_take_their_place(
+    spark: SparkSession, cdc: CdcBatch, feed: Feed
+) -> None:
+    t = "repairs"
+    cdc.process(feed.frame([change(t, "c", 10, person(1, "one")), change(t, "c", 11, person(2, "two"))]), 20)
+    window = [
+        change(t, "u", 20, person(1, "one-20")),
+        incremental_read(t, person(1, "one-20")),  # the chunk: after every change streamed before it
+        incremental_read(t, person(2, "two")),
+        incremental_read(t, person(3, "three")),  # a row the lake never had
+        change(t, "u", 15, person(2, "two-late")),  # its WAL before the window, committed after it
+    ]
+    frame = feed.frame(window)
+    report = cdc.process(frame, 21)
+    assert report.dead_letters == 0
+    cdc.process(frame, 21)  # run again after a crash: nothing twice
+    reads = sorted((r.lsn, r.key) for r in spark.table(LAYOUT.raw(t)).where("op = 'r'").collect())
+    assert reads == [(20, '{"id":1}'), (20, '{"id":2}'), (20, '{"id":3}')]
+    rows = trusted(spark, t)
+    assert {i: r.full_name for i, r in rows.items()} == {1: "one-20", 2: "two-late", 3: "three"}
+    cdc.process(feed.frame([change(t, "c", 40, person(5, "five"))]), 22)
+
+    restarted = CdcBatch(LAYOUT, TABLES, {f"condo.public.{t}": t})  # no memory: the raw table tells
+    restarted.process(feed.frame([incremental_read(t, person(1, "one-repaired"))]), 23)
+    assert ("r", 40, '{"id":1}') in raw_events(spark, t)
+    assert (trusted(spark, t)[1].full_name, trusted(spark, t)[1]._lsn) == ("one-repaired", 40)
+    assert dead_letters(spark, t) == []
