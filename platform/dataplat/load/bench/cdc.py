@@ -7,6 +7,9 @@
   catch-up time (workload end → marker visible in Trino) says whether the pipeline kept up.
 - **bulk**: ``n`` rows COPYed into ``transactions`` while captured (streamed as inserts); the time until
   the lake holds as many rows as PostgreSQL, end to end, against the COPY alone (the baseline).
+- **snapshot** (optional): ``n`` more rows COPYed into ``transactions`` and streamed to the lake, then an
+  incremental snapshot (Debezium signal) of just those rows; the time from the signal until the raw
+  table holds every one of them re-read (op ``r``, snapshot ``incremental``).
 """
 
 # ruff: noqa: S608 - queries on the platform's own table names, markers generated here
@@ -27,11 +30,12 @@ from rich.console import Console
 from rich.table import Table
 
 from dataplat import sql_shell
-from dataplat.cdc_source import source_params
+from dataplat.cdc_source import request_snapshot, snapshot_reads_sql, source_params
 from dataplat.settings import Settings
 
 KEPT_UP_S = 60.0  # the lake caught up within this after a step (two busy micro-batches): it kept up
 POLL_S = 0.2
+LOAD_TIMEOUT_S = 3600.0  # a bulk load (or a snapshot of one) not in the lake by then: given up on
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -132,6 +136,7 @@ class Figures:
     freshness: dict[str, Any] = field(default_factory=dict)
     rates: list[dict[str, Any]] = field(default_factory=list)
     bulk: dict[str, Any] = field(default_factory=dict)
+    snapshot: dict[str, Any] = field(default_factory=dict)
 
 
 def freshness(settings: Settings, samples: int, console: Console) -> dict[str, Any]:
@@ -198,7 +203,9 @@ def bulk(settings: Settings, rows: int, console: Console) -> dict[str, Any]:
     start = time.monotonic()
     summary = bulk_load(source_params(settings), "transactions", rows, seed_value=7, console=console)
     copy_s = time.monotonic() - start
-    seconds = lake.wait(lambda: int(lake.scalar(f"SELECT count(*) FROM {table}")) >= expected, timeout_s=3600)
+    seconds = lake.wait(
+        lambda: int(lake.scalar(f"SELECT count(*) FROM {table}")) >= expected, timeout_s=LOAD_TIMEOUT_S
+    )
     end_to_end = None if seconds is None else copy_s + seconds
     return {
         "rows": rows,
@@ -207,6 +214,42 @@ def bulk(settings: Settings, rows: int, console: Console) -> dict[str, Any]:
         "end_to_end_s": None if end_to_end is None else round(end_to_end, 1),
         "end_to_end_rows_per_s": None if end_to_end is None else round(rows / end_to_end),
         "lake_vs_copy": None if end_to_end is None else round(end_to_end / copy_s, 2),
+    }
+
+
+def snapshot(settings: Settings, rows: int, console: Console) -> dict[str, Any]:
+    """COPY ``rows`` into transactions, let them stream to the lake, then time a snapshot of just them."""
+    from dataplat.load.cdc import bulk_load
+
+    lake, source = Lake(settings), Source(settings)
+    trusted, raw = lake.trusted.format("transactions"), lake.raw.format("transactions")
+    after_id = int(source.one("SELECT coalesce(max(id), 0) FROM transactions"))
+    bulk_load(source_params(settings), "transactions", rows, seed_value=11, console=console)
+    new_rows = f"id > {after_id}"
+    loaded = int(source.one(f"SELECT count(*) FROM transactions WHERE {new_rows}"))
+    streamed = lake.wait(
+        lambda: int(lake.scalar(f"SELECT count(*) FROM {trusted} WHERE {new_rows}")) >= loaded,
+        timeout_s=LOAD_TIMEOUT_S,
+    )
+    if streamed is None:  # the snapshot would queue behind the inserts and its time mean nothing
+        console.print(f"  the {loaded:,} rows COPYed were not in the lake after {LOAD_TIMEOUT_S:.0f} s")
+        return {"rows": loaded, "streamed_s": None, "seconds": None, "rows_per_s": None}
+    since = float(lake.scalar("SELECT to_unixtime(current_timestamp)"))
+    signal = request_snapshot(settings, ["transactions"], {"transactions": new_rows})
+    console.print(f"  {loaded:,} rows in the lake in {streamed:.1f} s; signal {signal.id}", highlight=False)
+    query = snapshot_reads_sql(raw, since)
+    seconds = lake.wait(lambda: int(lake.scalar(query)) >= loaded, timeout_s=LOAD_TIMEOUT_S)
+    console.print(
+        f"  snapshot of {loaded:,} rows: "
+        + ("not in the lake" if seconds is None else f"{seconds:.1f} s")
+        + f" (reads: {query})",
+        highlight=False,
+    )
+    return {
+        "rows": loaded,
+        "streamed_s": round(streamed, 1),
+        "seconds": None if seconds is None else round(seconds, 1),
+        "rows_per_s": None if not seconds else round(loaded / seconds),
     }
 
 
@@ -238,6 +281,14 @@ def report_table(figures: Figures) -> Table:
             f"{b['end_to_end_s']} s end to end ({b['end_to_end_rows_per_s']} rows/s); "
             f"COPY alone {b['copy_s']} s (x{b['lake_vs_copy']})",
         )
+    s = figures.snapshot
+    if s:
+        table.add_row(
+            f"incremental snapshot {s['rows']:,} rows (signal → raw)",
+            f"not in the lake after {LOAD_TIMEOUT_S:.0f} s"
+            if s["seconds"] is None
+            else f"{s['seconds']} s ({s['rows_per_s']} rows/s)",
+        )
     return table
 
 
@@ -248,6 +299,7 @@ def run(
     rates: list[float],
     step_s: float,
     bulk_rows: int,
+    snapshot_rows: int = 0,
     console: Console,
 ) -> Figures:
     figures = Figures()
@@ -261,4 +313,7 @@ def run(
     if bulk_rows:
         console.rule(f"bulk load of {bulk_rows:,} rows")
         figures.bulk = bulk(settings, bulk_rows, console)
+    if snapshot_rows:
+        console.rule(f"incremental snapshot of {snapshot_rows:,} new rows of transactions")
+        figures.snapshot = snapshot(settings, snapshot_rows, console)
     return figures
