@@ -77,6 +77,17 @@ def app_args(ctx: Context) -> tuple[str, ...]:
     )  # fmt: skip
 
 
+# the driver's memory beside its heap, bounded: a serial collector (no G1 remembered sets), code and
+# class caches sized for one app, and two malloc arenas for the JVM's native allocations (Kafka's and
+# Parquet's compressors); the app under a bulk load measured 1.19 GiB PSS without these
+DRIVER_JVM_FLAGS = (
+    "-XX:+UseSerialGC",
+    "-XX:ReservedCodeCacheSize=96m",
+    "-XX:MaxMetaspaceSize=256m",
+    "-XX:MaxDirectMemorySize=256m",
+)
+
+
 def specs(ctx: Context) -> list[ServiceSpec]:
     s = ctx.settings
     beat = heartbeat_file(ctx.paths)
@@ -85,6 +96,7 @@ def specs(ctx: Context) -> list[ServiceSpec]:
         "--name", "cdc",
         "--conf", "spark.ui.enabled=false",  # the heartbeat is the probe: no port to hand out
         "--conf", f"spark.driver.memory={s.heaps.cdc_driver}m",
+        "--conf", f"spark.driver.extraJavaOptions={' '.join(DRIVER_JVM_FLAGS)}",
         # micro-batches of a few hundred changes: two shuffle tasks (one per core), not the default 8
         "--conf", "spark.sql.shuffle.partitions=2",
         str(APP),
@@ -103,7 +115,7 @@ def specs(ctx: Context) -> list[ServiceSpec]:
             name="cdc",
             argv=argv,
             probe=heartbeat_probe(beat),
-            env=submit_env(ctx),
+            env={**submit_env(ctx), "MALLOC_ARENA_MAX": "2"},
             cwd=ctx.paths.data / "cdc",
             depends_on={name: cond for name, cond in depends.items() if _native(s, name)},
             setup=(spark_conf_dir,),
