@@ -219,6 +219,13 @@ def test_parse_reads_the_envelope_and_names_what_is_not_an_event(spark: SparkSes
         ("residents", None, good[2]),
         ("residents", good[1], json.dumps({"op": "c"})),
         ("residents", good[1], None),
+        (
+            "residents",
+            good[1],
+            '{"schema":null,"payload":' + json.dumps(json.loads(good[2])["payload"]) + "}",
+        ),
+        ("residents", good[1], '{"schema":{"type":"struct"},"payload":{"op": "u", oops}'),
+        ("residents", good[1], json.dumps({"payload": json.loads(good[2])["payload"]})),
     ]
     rows = envelope.parse(feed.frame(records), {"condo.public.residents": "residents"}).collect()
     first = rows[0]
@@ -230,8 +237,12 @@ def test_parse_reads_the_envelope_and_names_what_is_not_an_event(spark: SparkSes
         envelope.NO_PRIMARY_KEY,
         "value has no payload: not a change event with its schema",
         "empty value (a tombstone?)",
+        "value has no schema (JsonConverter schemas.enable=false?)",
+        "value is not JSON",
+        "value has no schema (JsonConverter schemas.enable=false?)",
     ]
     assert rows[1].bad_value == "not json" and first.bad_value is None
+    assert json.loads(first.schema) == json.loads(good[2])["schema"]  # the inline schema's text, as sent
 
 
 def test_snapshot_then_changes_land_once_and_in_order(spark: SparkSession, cdc: CdcBatch, feed: Feed) -> None:
