@@ -24,10 +24,11 @@ from dataplat.spark_conf import ICEBERG_RUNTIME, connector_jars
 from spark_apps.cdc import envelope, lake
 from spark_apps.cdc.batch import CdcBatch
 from spark_apps.cdc.lake import Layout, setup_ddl
+from spark_apps.cdc.maintenance import RETAIN_LAST, Maintenance
 from spark_apps.cdc.schema import PLACEHOLDER, Field, convert
 
 LAYOUT = Layout("iceberg", "raw", "trusted", "condo", "cdc_dead_letters")
-TABLES = ("residents", "properties", "ledger", "units", "repairs")
+TABLES = ("residents", "properties", "ledger", "units", "repairs", "upkept")
 NUMERIC = {
     "__debezium.source.column.type": "NUMERIC",
     "__debezium.source.column.length": "8",
@@ -432,3 +433,41 @@ def test_incremental_snapshot_reads_without_an_lsn_take_their_place(
     assert ("r", 40, '{"id":1}') in raw_events(spark, t)
     assert (trusted(spark, t)[1].full_name, trusted(spark, t)[1]._lsn) == ("one-repaired", 40)
     assert dead_letters(spark, t) == []
+
+
+def test_upkeep_compacts_and_expires_without_changing_any_result(
+    spark: SparkSession, cdc: CdcBatch, feed: Feed
+) -> None:
+    t = "upkept"
+    for batch in range(8):  # a commit per micro-batch: small data files, position deletes, snapshots
+        base = batch * 10
+        changes = [change(t, "c", base + i, person(base + i, f"p{base + i}")) for i in range(1, 6)]
+        changes += [change(t, "u", base + 8, person(base - 9, "moved"))] if batch else []
+        changes += [change(t, "d", base + 9, person(base - 8, "gone"))] if batch else []
+        cdc.process(feed.frame(changes), 30 + batch)
+    tables = [LAYOUT.raw(t), LAYOUT.trusted(t)]
+
+    def state() -> dict[str, Any]:
+        return {
+            name: (
+                spark.table(name).orderBy(*spark.table(name).columns[:2]).collect(),
+                spark.sql(f"SELECT count(*) FROM {name}.data_files").first()[0],
+                spark.sql(f"SELECT count(*) FROM {name}.delete_files").first()[0],
+                spark.sql(f"SELECT count(*) FROM {name}.snapshots").first()[0],
+            )
+            for name in tables
+        }
+
+    before = state()
+    _, trusted_files, trusted_deletes, trusted_snapshots = before[LAYOUT.trusted(t)]
+    assert trusted_deletes > 0 and trusted_files >= 8 and trusted_snapshots > RETAIN_LAST
+    report = Maintenance("iceberg", interval_min=30, retention_hours=0).run(
+        spark, tables, merge_on_read=[LAYOUT.trusted(t)]
+    )
+    assert report["failures"] == {}
+    after = state()
+    for name in tables:
+        rows, files, _, snapshots = after[name]
+        assert rows == before[name][0], f"{name}: upkeep changed a query result"
+        assert files < before[name][1] and snapshots == RETAIN_LAST, (name, before[name][1:], after[name][1:])
+    assert after[LAYOUT.trusted(t)][2] <= trusted_deletes
