@@ -69,6 +69,12 @@ def snapshot_signal(schema: str, tables: Sequence[str], filters: Mapping[str, st
     return Signal(f"dataplat-{uuid.uuid4()}", "execute-snapshot", json.dumps(data))
 
 
+def trusted_table(settings: Settings, table: str) -> str:
+    """Trino's name of the lake's current-state table of a captured table."""
+    cdc = settings.cdc
+    return f"iceberg.{cdc.trusted_namespace}.{cdc.database}_{table}"
+
+
 def raw_table(settings: Settings, table: str) -> str:
     """Trino's name of the lake's raw change table of a captured table."""
     cdc = settings.cdc

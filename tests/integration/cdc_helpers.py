@@ -12,7 +12,7 @@ from contextlib import closing
 from typing import Any
 
 from dataplat import sql_shell
-from dataplat.cdc_source import source_params
+from dataplat.cdc_source import raw_table, source_params, trusted_table
 from dataplat.settings import Settings
 
 USER = "it-cdc"
@@ -44,12 +44,8 @@ def trino_rows(settings: Settings, sql: str) -> list[list[Any]]:
     return rows
 
 
-def trusted(settings: Settings, table: str) -> str:
-    return f"iceberg.{settings.cdc.trusted_namespace}.{settings.cdc.database}_{table}"
-
-
-def raw(settings: Settings, table: str) -> str:
-    return f"iceberg.{settings.cdc.raw_namespace}.{settings.cdc.database}_{table}_changes"
+trusted = trusted_table
+raw = raw_table
 
 
 def source_columns(settings: Settings, table: str) -> list[tuple[str, str]]:

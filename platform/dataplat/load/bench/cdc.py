@@ -30,7 +30,13 @@ from rich.console import Console
 from rich.table import Table
 
 from dataplat import sql_shell
-from dataplat.cdc_source import request_snapshot, snapshot_reads_sql, source_params
+from dataplat.cdc_source import (
+    raw_table,
+    request_snapshot,
+    snapshot_reads_sql,
+    source_params,
+    trusted_table,
+)
 from dataplat.settings import Settings
 
 KEPT_UP_S = 60.0  # the lake caught up within this after a step (two busy micro-batches): it kept up
@@ -51,9 +57,6 @@ class Lake:
         self.connection = sql_shell.connect(
             settings, catalog="iceberg", schema="information_schema", user="bench-cdc"
         )
-        cdc = settings.cdc
-        self.trusted = f"iceberg.{cdc.trusted_namespace}.{cdc.database}_{{}}"
-        self.raw = f"iceberg.{cdc.raw_namespace}.{cdc.database}_{{}}_changes"
 
     def scalar(self, sql: str) -> Any:
         cursor = self.connection.cursor()
@@ -69,9 +72,8 @@ class Lake:
         return None
 
     def phone_visible(self, marker: str) -> bool:
-        return bool(
-            self.scalar(f"SELECT count(*) FROM {self.trusted.format('residents')} WHERE phone = '{marker}'")
-        )
+        residents = trusted_table(self.settings, "residents")
+        return bool(self.scalar(f"SELECT count(*) FROM {residents} WHERE phone = '{marker}'"))
 
 
 class Source:
@@ -198,7 +200,7 @@ def bulk(settings: Settings, rows: int, console: Console) -> dict[str, Any]:
     from dataplat.load.cdc import bulk_load
 
     lake, source = Lake(settings), Source(settings)
-    table = lake.trusted.format("transactions")
+    table = trusted_table(settings, "transactions")
     expected = source.one("SELECT count(*) FROM transactions") + rows
     start = time.monotonic()
     summary = bulk_load(source_params(settings), "transactions", rows, seed_value=7, console=console)
@@ -222,7 +224,7 @@ def snapshot(settings: Settings, rows: int, console: Console) -> dict[str, Any]:
     from dataplat.load.cdc import bulk_load
 
     lake, source = Lake(settings), Source(settings)
-    trusted, raw = lake.trusted.format("transactions"), lake.raw.format("transactions")
+    trusted, raw = trusted_table(settings, "transactions"), raw_table(settings, "transactions")
     after_id = int(source.one("SELECT coalesce(max(id), 0) FROM transactions"))
     bulk_load(source_params(settings), "transactions", rows, seed_value=11, console=console)
     new_rows = f"id > {after_id}"

@@ -50,8 +50,6 @@ class FakeSource:
 class FakeLake:
     def __init__(self, world: World) -> None:
         self.world = world
-        self.trusted = "iceberg.trusted.condo_{}"
-        self.raw = "iceberg.raw.condo_{}_changes"
 
     def scalar(self, sql: str) -> Any:
         self.world.trino.append(sql)
